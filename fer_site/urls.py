@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.static import serve
+
+from fer_site import accounts
+
+
+def serve_media(request, path: str):
+    """Gallery images are generated locally (never committed); serve them from MEDIA_ROOT."""
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/signup/", accounts.SignUpView.as_view(), name="signup"),
+    path("accounts/profile/", accounts.account_view, name="account"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("emotions.urls")),
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve_media),
+]

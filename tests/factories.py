@@ -1,0 +1,52 @@
+"""Factories for users, sessions and detections."""
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from emotions.models import CaptureSession, Detection
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def saved(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class StaffFactory(UserFactory):
+    is_staff = True
+    is_superuser = True
+
+
+class CaptureSessionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CaptureSession
+
+    user = factory.SubFactory(UserFactory)
+    started_at = factory.LazyFunction(timezone.now)
+    model_version = "test-model"
+
+
+class DetectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Detection
+
+    session = factory.SubFactory(CaptureSessionFactory)
+    offset_ms = factory.Sequence(lambda n: n * 100)
+    frame_index = factory.Sequence(lambda n: n)
+    face_index = 0
+    x, y, width, height = 10, 20, 100, 100
+    emotion = "happy"
+    angry, disgust, fear, happy, sad, surprise, neutral = 0.05, 0.01, 0.04, 0.7, 0.05, 0.05, 0.1

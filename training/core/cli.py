@@ -1,0 +1,66 @@
+"""Command-line arguments for training, shared by `manage.py train` and `python -m training.core.cli`."""
+
+from __future__ import annotations
+
+import argparse
+
+from training.core.architectures import ARCHITECTURES
+from training.core.trainer import OPTIMIZERS, TrainConfig
+
+DEFAULT_DATA = "../shared/data/fer2013/fer2013.npz"
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainConfig(data="", out="")
+    parser.add_argument("--data", default=DEFAULT_DATA, help="a .npz, a Kaggle fer2013.csv or an image folder")
+    parser.add_argument("--out", required=True, help="artifact directory (created)")
+    parser.add_argument("--architecture", choices=sorted(ARCHITECTURES), default=defaults.architecture)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
+    parser.add_argument("--plateau-patience", type=int, default=defaults.plateau_patience,
+                        help="epochs without validation gain before the learning rate halves")
+    parser.add_argument("--early-stopping-patience", type=int, default=defaults.early_stopping_patience)
+    parser.add_argument("--class-weights", action="store_true", help="weight classes inversely to their frequency")
+    parser.add_argument("--no-augment", action="store_true")
+    parser.add_argument("--no-jit", action="store_true", help="disable XLA compilation")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--limit", type=int, default=None, help="use only N training rows (smoke runs)")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+
+
+def config_from_arguments(options: dict) -> TrainConfig:
+    return TrainConfig(
+        data=options["data"],
+        out=options["out"],
+        architecture=options["architecture"],
+        epochs=options["epochs"],
+        batch_size=options["batch_size"],
+        optimizer=options["optimizer"],
+        learning_rate=options["learning_rate"],
+        label_smoothing=options["label_smoothing"],
+        plateau_patience=options["plateau_patience"],
+        early_stopping_patience=options["early_stopping_patience"],
+        class_weights=options["class_weights"],
+        augment=not options["no_augment"],
+        jit_compile=not options["no_jit"],
+        seed=options["seed"],
+        limit=options["limit"],
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    from training.core.trainer import train
+
+    parser = argparse.ArgumentParser(description="Train an emotion classifier.")
+    add_train_arguments(parser)
+    options = vars(parser.parse_args(argv))
+    result = train(config_from_arguments(options), resume=options["resume"], verbose=2)
+    if result.metrics:
+        print(f"{result.metrics['split']} accuracy {result.metrics['accuracy']:.4f} (n={result.metrics['n']})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Evaluate a model directory on a labelled split: metrics as JSON, plots as PNG."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from training.core.data import EMOTIONS, FaceDataset, train_overlap_mask
+from training.core.export import predict_tflite
+
+
+def predict_probabilities(model_dir: str | Path, pixels: np.ndarray, *, tta: bool = False) -> np.ndarray:
+    """Class probabilities from the model's LiteRT export; with `tta`, averaged with the mirror image."""
+    tflite = Path(model_dir) / "model.tflite"
+    if not tflite.is_file():
+        raise FileNotFoundError(f"{tflite}: no exported model in this directory")
+    probabilities = predict_tflite(tflite, pixels)
+    if tta:
+        probabilities = (probabilities + predict_tflite(tflite, pixels[:, :, ::-1])) / 2
+    return probabilities
+
+
+def compute_metrics(labels: np.ndarray, predictions: np.ndarray) -> dict:
+    """Accuracy, per-class precision/recall/F1/support and the confusion matrix (rows: truth)."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    classes = list(range(len(EMOTIONS)))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        labels, predictions, labels=classes, zero_division=0
+    )
+    return {
+        "accuracy": float(accuracy_score(labels, predictions)) if len(labels) else 0.0,
+        "n": len(labels),
+        "per_class": {
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(EMOTIONS)
+        },
+        "macro_f1": float(np.mean(f1)),
+        "confusion_matrix": confusion_matrix(labels, predictions, labels=classes).tolist(),
+        "labels": list(EMOTIONS),
+    }
+
+
+def evaluate_model(
+    model_dir: str | Path,
+    data: FaceDataset,
+    *,
+    split: str | None,
+    data_path: str = "",
+    tta: bool = False,
+    overlap: np.ndarray | None = None,
+) -> dict:
+    """Metrics of the model in `model_dir` on `data` (already cut to the split).
+
+    `overlap` marks rows whose image also occurs in Training; when given, accuracy without them
+    is reported too.
+    """
+    probabilities = predict_probabilities(model_dir, data.pixels, tta=tta)
+    predictions = probabilities.argmax(axis=1)
+    metrics = compute_metrics(data.labels, predictions)
+    metrics.update({"split": split, "data": data_path, "tta": tta})
+    if overlap is not None and overlap.any():
+        keep = ~overlap
+        metrics["without_train_overlap"] = {
+            "accuracy": float((predictions[keep] == data.labels[keep]).mean()),
+            "n": int(keep.sum()),
+            "excluded": int(overlap.sum()),
+        }
+    return metrics
+
+
+def evaluate_split(model_dir: str | Path, dataset: FaceDataset, split: str | None, *,
+                   data_path: str = "", tta: bool = False) -> dict:
+    """Evaluate on one split of a full data set (all rows when it has no split column)."""
+    if dataset.usage is None:
+        return evaluate_model(model_dir, dataset, split=None, data_path=data_path, tta=tta)
+    part = dataset.split(split)
+    overlap = train_overlap_mask(dataset, split) if split != "Training" else None
+    return evaluate_model(model_dir, part, split=split, data_path=data_path, tta=tta, overlap=overlap)
+
+
+def plot_confusion_matrix(metrics: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matrix = np.array(metrics["confusion_matrix"], dtype=float)
+    normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(EMOTIONS)), EMOTIONS, rotation=45, ha="right")
+    ax.set_yticks(range(len(EMOTIONS)), EMOTIONS)
+    for (row, col), count in np.ndenumerate(matrix):
+        ax.text(col, row, f"{int(count)}", ha="center", va="center",
+                color="white" if normalised[row, col] > 0.5 else "black", fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"{metrics.get('split') or 'all rows'}: accuracy {metrics['accuracy']:.1%} (n={metrics['n']})")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_history(history: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [row["epoch"] for row in history]
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    for key, label in (("loss", "training"), ("val_loss", "validation")):
+        loss_ax.plot(epochs, [row[key] for row in history], label=label)
+    for key, label in (("accuracy", "training"), ("val_accuracy", "validation")):
+        acc_ax.plot(epochs, [row[key] for row in history], label=label)
+    loss_ax.set_title("loss")
+    acc_ax.set_title("accuracy")
+    for ax in (loss_ax, acc_ax):
+        ax.set_xlabel("epoch")
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_evaluation(model_dir: str | Path, metrics: dict, *, json_path: str | Path | None = None,
+                     history: list[dict] | None = None, command: str | None = None) -> Path:
+    """Write metrics JSON (default `<model_dir>/metrics.json`) and the PNG plots beside it.
+
+    The JSON also records the evaluation command and the training configuration (with its exact
+    command and seed), so every number can be traced to what produced it.
+    """
+    model_dir = Path(model_dir)
+    metrics = {**metrics, "command": command or shlex.join(sys.argv)}
+    if (model_dir / "config.json").is_file():
+        metrics["training"] = json.loads((model_dir / "config.json").read_text())
+    json_path = Path(json_path) if json_path else model_dir / "metrics.json"
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(metrics, indent=2) + "\n")
+    plot_confusion_matrix(metrics, json_path.with_name(json_path.stem + "_confusion.png"))
+    if history is None and (model_dir / "history.json").is_file():
+        history = json.loads((model_dir / "history.json").read_text())
+    if history:
+        plot_history(history, json_path.with_name(json_path.stem + "_curves.png"))
+    return json_path

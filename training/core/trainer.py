@@ -1,0 +1,267 @@
+"""Train a model and write one artifact directory.
+
+The loop runs one epoch at a time so that everything it decides (learning-rate drops, early
+stopping, the best epoch) lives in `state.json` next to a checkpoint written after every epoch;
+`resume=True` picks up exactly where a stopped run left off.
+
+Artifact directory layout::
+
+    checkpoint/last.keras   model + optimizer after the latest epoch
+    state.json              epoch, history, scheduler state (for --resume)
+    model.keras             the best epoch on the validation split
+    model.tflite            its LiteRT export
+    history.json            per-epoch loss/accuracy/learning rate
+    config.json             the configuration, seed and exact command
+    metrics.json            evaluation on the test split (see evaluate.py)
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from training.core.data import EMOTIONS, FaceDataset, load_dataset
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str
+    architecture: str = "fernet"
+    epochs: int = 60
+    batch_size: int = 64
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.0
+    plateau_patience: int = 3
+    plateau_factor: float = 0.5
+    min_learning_rate: float = 1e-5
+    early_stopping_patience: int = 10
+    class_weights: bool = False
+    augment: bool = True
+    jit_compile: bool = True
+    seed: int = 1
+    train_split: str = "Training"
+    val_split: str = "PublicTest"
+    test_split: str = "PrivateTest"
+    limit: int | None = None
+    command: str = field(default_factory=lambda: shlex.join(sys.argv))
+
+
+@dataclass
+class EpochReport:
+    epoch: int
+    epochs: int
+    loss: float
+    accuracy: float
+    val_loss: float
+    val_accuracy: float
+    learning_rate: float
+    seconds: float
+    best_val_accuracy: float
+
+
+@dataclass
+class TrainState:
+    epoch: int = 0
+    history: list[dict] = field(default_factory=list)
+    best_val_accuracy: float = -1.0
+    best_epoch: int = 0
+    plateau_wait: int = 0
+    plateau_best: float = -1.0
+    learning_rate: float = 0.0
+    stopped_early: bool = False
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    state: TrainState
+    metrics: dict | None
+
+
+class TrainingCancelled(Exception):
+    """Raised from a progress callback to stop training after the current epoch."""
+
+
+def _load_state(path: Path) -> TrainState:
+    return TrainState(**json.loads(path.read_text()))
+
+
+def _write_json(path: Path, payload) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    tmp.replace(path)
+
+
+def _make_optimizer(config: TrainConfig):
+    import keras
+
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(config.learning_rate)
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay)
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(config.learning_rate, momentum=0.9, nesterov=True)
+    raise ValueError(f"unknown optimizer {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+
+
+def _balanced_class_weights(labels: np.ndarray) -> dict[int, float]:
+    from sklearn.utils.class_weight import compute_class_weight
+
+    present = np.unique(labels)
+    weights = compute_class_weight("balanced", classes=present, y=labels)
+    return {int(c): float(w) for c, w in zip(present, weights, strict=True)}
+
+
+def _dataset(data: FaceDataset, batch_size: int, *, shuffle: bool, augmenter=None, seed: int = 0):
+    import keras
+    import tensorflow as tf
+
+    pixels = data.pixels.astype(np.float32)[..., None]
+    labels = keras.utils.to_categorical(data.labels, len(EMOTIONS)).astype(np.float32)
+    ds = tf.data.Dataset.from_tensor_slices((pixels, labels))
+    if shuffle:
+        ds = ds.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if augmenter is not None:
+        ds = ds.map(lambda x, y: (augmenter(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _save_config(out: Path, config: TrainConfig) -> None:
+    _write_json(out / "config.json", asdict(config))
+    (out / "command.txt").write_text(config.command + "\n")
+
+
+def train(
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+    verbose: int = 1,
+    evaluate_at_end: bool = True,
+) -> TrainResult:
+    """Train per `config`; write artifacts into `config.out`; return the final state."""
+    import keras
+
+    from training.core import architectures
+    from training.core.augment import build_augmenter
+    from training.core.evaluate import evaluate_model, write_evaluation
+    from training.core.export import export_tflite
+
+    out = Path(config.out)
+    checkpoint = out / "checkpoint" / "last.keras"
+    state_path = out / "state.json"
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint.parent.mkdir(exist_ok=True)
+
+    keras.utils.set_random_seed(config.seed)
+    dataset = load_dataset(config.data)
+    train_data = dataset.split(config.train_split)
+    if config.limit:
+        rng = np.random.default_rng(config.seed)
+        train_data = train_data.subset(rng.permutation(len(train_data))[: config.limit])
+    val_data = dataset.split(config.val_split) if dataset.usage is not None else train_data
+    if config.limit:
+        val_data = val_data.subset(np.arange(min(len(val_data), max(config.limit // 4, 1))))
+    if len(train_data) == 0 or len(val_data) == 0:
+        raise ValueError(f"{config.data}: the {config.train_split} or {config.val_split} split is empty")
+
+    if resume and checkpoint.exists() and state_path.exists():
+        model = keras.models.load_model(checkpoint, compile=True)
+        state = _load_state(state_path)
+        model.optimizer.learning_rate.assign(state.learning_rate)
+        print(f"resuming after epoch {state.epoch} (best val accuracy {state.best_val_accuracy:.4f})", flush=True)
+    else:
+        model = architectures.build(config.architecture)
+        model.compile(
+            optimizer=_make_optimizer(config),
+            loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+            metrics=["accuracy"],
+            jit_compile=config.jit_compile,
+        )
+        state = TrainState(learning_rate=config.learning_rate)
+    _save_config(out, config)
+
+    augmenter = build_augmenter(config.seed) if config.augment else None
+    train_ds = _dataset(train_data, config.batch_size, shuffle=True, augmenter=augmenter, seed=config.seed)
+    val_ds = _dataset(val_data, 256, shuffle=False)
+    class_weight = _balanced_class_weights(train_data.labels) if config.class_weights else None
+
+    while state.epoch < config.epochs and not state.stopped_early:
+        started = time.monotonic()
+        fit = model.fit(
+            train_ds,
+            initial_epoch=state.epoch,
+            epochs=state.epoch + 1,
+            class_weight=class_weight,
+            verbose=verbose,
+        )
+        val_loss, val_accuracy = model.evaluate(val_ds, verbose=0)
+        state.epoch += 1
+        learning_rate = float(model.optimizer.learning_rate.numpy())
+        record = {
+            "epoch": state.epoch,
+            "loss": float(fit.history["loss"][-1]),
+            "accuracy": float(fit.history["accuracy"][-1]),
+            "val_loss": float(val_loss),
+            "val_accuracy": float(val_accuracy),
+            "learning_rate": learning_rate,
+            "seconds": round(time.monotonic() - started, 1),
+        }
+        state.history.append(record)
+
+        if val_accuracy > state.best_val_accuracy:
+            state.best_val_accuracy = float(val_accuracy)
+            state.best_epoch = state.epoch
+            model.save(out / "model.keras")
+        # ReduceLROnPlateau on validation accuracy.
+        if val_accuracy > state.plateau_best + 1e-4:
+            state.plateau_best = float(val_accuracy)
+            state.plateau_wait = 0
+        else:
+            state.plateau_wait += 1
+            if state.plateau_wait >= config.plateau_patience:
+                learning_rate = max(learning_rate * config.plateau_factor, config.min_learning_rate)
+                model.optimizer.learning_rate.assign(learning_rate)
+                state.plateau_wait = 0
+        state.learning_rate = learning_rate
+        if state.epoch - state.best_epoch >= config.early_stopping_patience:
+            state.stopped_early = True
+
+        model.save(checkpoint)
+        _write_json(state_path, asdict(state))
+        _write_json(out / "history.json", state.history)
+        print(
+            f"epoch {state.epoch}/{config.epochs} loss {record['loss']:.4f} acc {record['accuracy']:.4f} "
+            f"val_loss {record['val_loss']:.4f} val_acc {record['val_accuracy']:.4f} lr {learning_rate:.2e} "
+            f"({record['seconds']:.0f}s)",
+            flush=True,
+        )
+        if on_epoch is not None:
+            on_epoch(EpochReport(state.epoch, config.epochs, record["loss"], record["accuracy"],
+                                 record["val_loss"], record["val_accuracy"], learning_rate,
+                                 record["seconds"], state.best_val_accuracy))
+
+    best = keras.models.load_model(out / "model.keras", compile=False)
+    export_tflite(best, out / "model.tflite")
+    metrics = None
+    if evaluate_at_end:
+        test_data = dataset.split(config.test_split) if dataset.usage is not None else val_data
+        if config.limit:
+            test_data = test_data.subset(np.arange(min(len(test_data), max(config.limit // 4, 1))))
+        metrics = evaluate_model(out, test_data, split=config.test_split, data_path=config.data)
+        write_evaluation(out, metrics, history=state.history)
+    return TrainResult(out, state, metrics)
+
