@@ -1,0 +1,26 @@
+"""The recognition core: image bytes in, faces with emotions out. Plain Python: no Django here,
+and nothing from `training`; a model is consumed as a `.tflite` file path."""
+
+from emotions.recognition.classify import EmotionClassifier
+from emotions.recognition.decode import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image
+from emotions.recognition.detect import Box, FaceDetector, HaarFaceDetector, YuNetFaceDetector
+from emotions.recognition.errors import InvalidImageError
+from emotions.recognition.labels import EMOTIONS
+from emotions.recognition.pipeline import FER_CROP_SCALE, FaceResult, RecognitionPipeline, StreamTracker
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_PIXELS",
+    "EMOTIONS",
+    "FER_CROP_SCALE",
+    "Box",
+    "EmotionClassifier",
+    "FaceDetector",
+    "FaceResult",
+    "HaarFaceDetector",
+    "InvalidImageError",
+    "RecognitionPipeline",
+    "StreamTracker",
+    "YuNetFaceDetector",
+    "decode_image",
+]

@@ -1,0 +1,198 @@
+"""Face detectors: OpenCV's Haar cascade (always available) and YuNet (optional ONNX model).
+
+Both search a downscaled copy of the frame, because detection cost grows with the pixel count,
+and map the boxes back to the coordinates of the frame they were given. Callers that know roughly
+how large the face is (the stream tracker) pass `min_face`/`max_face`, which lets the detector
+shrink the image further and skip most scales.
+
+OpenCV's detector objects keep per-call buffers and are not safe to share between threads, so each
+detector keeps one underlying OpenCV object per thread (`threading.local`); loading one is cheap.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+Box = tuple[int, int, int, int]
+"""x, y, width, height in pixels of the frame the detector was given."""
+
+HAAR_CASCADE_FILE = "haarcascade_frontalface_default.xml"
+HAAR_WINDOW = 24  # the cascade's training window: it cannot see faces smaller than this
+# Tuned on a 640x480 frame (see the tests): searching a copy whose longest side is 240 px finds
+# faces from ~64 px (10% of the longest side) upwards in ~1/7 of the full-frame time; scale steps
+# of 1.15 or more, or fewer than 5 neighbours, lost faces or let textures (coins) pass as faces.
+HAAR_DETECTION_SIDE = 240
+HAAR_SCALE_FACTOR = 1.1
+HAAR_MIN_NEIGHBORS = 5
+
+YUNET_DETECTION_SIDE = 320  # YuNet finds faces of about 10 to 300 px; beyond that, downscale
+YUNET_SCORE_THRESHOLD = 0.9
+YUNET_NMS_THRESHOLD = 0.3
+YUNET_TOP_K = 5000
+
+
+@runtime_checkable
+class FaceDetector(Protocol):
+    """Finds faces in a BGR (H, W, 3) or grayscale (H, W) uint8 image."""
+
+    #: True when the detector needs colour; the pipeline then decodes frames as BGR, else as gray.
+    wants_color: bool
+
+    def detect(self, image: np.ndarray, *, min_face: int | None = None, max_face: int | None = None) -> list[Box]:
+        """Face boxes in `image` coordinates; `min_face`/`max_face` (pixels) are optional hints."""
+        ...
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return image
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def to_bgr(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image
+
+
+def _shrink(image: np.ndarray, scale: float) -> np.ndarray:
+    if scale >= 1.0:
+        return image
+    width = max(1, round(image.shape[1] * scale))
+    height = max(1, round(image.shape[0] * scale))
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def _to_frame_box(x: float, y: float, w: float, h: float, scale: float, shape: tuple[int, ...]) -> Box | None:
+    """Map a box found at `scale` back to the frame, clipped to it; None if nothing is left."""
+    frame_h, frame_w = shape[:2]
+    left = max(0, round(x / scale))
+    top = max(0, round(y / scale))
+    right = min(frame_w, round((x + w) / scale))
+    bottom = min(frame_h, round((y + h) / scale))
+    if right - left < 2 or bottom - top < 2:
+        return None
+    return left, top, right - left, bottom - top
+
+
+class HaarFaceDetector:
+    """OpenCV's frontal-face Haar cascade, run on a downscaled copy of the frame.
+
+    Without hints, the image is shrunk so that its longest side is `detection_side`; the smallest
+    face found is then `24 / detection_side` of the longest side. With `min_face`, the image is
+    shrunk so that `min_face` maps to the cascade's 24 px window, which is faster still.
+    """
+
+    wants_color = False
+
+    def __init__(
+        self,
+        *,
+        detection_side: int = HAAR_DETECTION_SIDE,
+        scale_factor: float = HAAR_SCALE_FACTOR,
+        min_neighbors: int = HAAR_MIN_NEIGHBORS,
+        cascade_path: str | Path | None = None,
+    ) -> None:
+        self.detection_side = detection_side
+        self.scale_factor = scale_factor
+        self.min_neighbors = min_neighbors
+        self.cascade_path = str(cascade_path or Path(cv2.data.haarcascades) / HAAR_CASCADE_FILE)
+        self._local = threading.local()
+        self._cascade()  # fail now, not at the first frame, if the file is missing
+
+    def _cascade(self) -> cv2.CascadeClassifier:
+        cascade = getattr(self._local, "cascade", None)
+        if cascade is None:
+            cascade = cv2.CascadeClassifier(self.cascade_path)
+            if cascade.empty():
+                raise FileNotFoundError(f"cannot load the Haar cascade {self.cascade_path}")
+            self._local.cascade = cascade
+        return cascade
+
+    def detect(self, image: np.ndarray, *, min_face: int | None = None, max_face: int | None = None) -> list[Box]:
+        gray = to_gray(image)
+        # With a size hint, shrink until the smallest face wanted fills the cascade's window.
+        wanted_scale = HAAR_WINDOW / min_face if min_face else self.detection_side / max(gray.shape[:2])
+        small = _shrink(gray, min(1.0, wanted_scale))
+        scale = small.shape[1] / gray.shape[1]
+        min_size = max(HAAR_WINDOW, round(min_face * scale)) if min_face else HAAR_WINDOW
+        max_size = round(max_face * scale) if max_face else 0
+        if min(small.shape[:2]) < min_size:
+            return []
+        found = self._cascade().detectMultiScale(
+            small,
+            scaleFactor=self.scale_factor,
+            minNeighbors=self.min_neighbors,
+            minSize=(min_size, min_size),
+            maxSize=(max_size, max_size) if max_size else (0, 0),
+        )
+        boxes = (_to_frame_box(*row, scale, gray.shape) for row in np.asarray(found).reshape(-1, 4))
+        return [box for box in boxes if box is not None]
+
+
+class YuNetFaceDetector:
+    """OpenCV's YuNet CNN face detector (an ONNX file whose path is configured; not shipped).
+
+    More robust than Haar to pose and light. Frames whose longest side exceeds `detection_side`
+    are downscaled first; the size hints only filter results, since YuNet's cost is set by the
+    input size alone.
+    """
+
+    wants_color = True
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        detection_side: int = YUNET_DETECTION_SIDE,
+        score_threshold: float = YUNET_SCORE_THRESHOLD,
+        nms_threshold: float = YUNET_NMS_THRESHOLD,
+        top_k: int = YUNET_TOP_K,
+    ) -> None:
+        self.model_path = str(model_path)
+        if not Path(self.model_path).is_file():
+            raise FileNotFoundError(f"YuNet model not found: {self.model_path}")
+        self.detection_side = detection_side
+        self.score_threshold = score_threshold
+        self.nms_threshold = nms_threshold
+        self.top_k = top_k
+        self._local = threading.local()
+        self._detector((self.detection_side, self.detection_side))
+
+    def _detector(self, input_size: tuple[int, int]) -> cv2.FaceDetectorYN:
+        detector = getattr(self._local, "detector", None)
+        if detector is None:
+            detector = cv2.FaceDetectorYN.create(
+                self.model_path, "", input_size, self.score_threshold, self.nms_threshold, self.top_k
+            )
+            self._local.detector = detector
+            self._local.input_size = input_size
+        elif self._local.input_size != input_size:
+            detector.setInputSize(input_size)
+            self._local.input_size = input_size
+        return detector
+
+    def detect(self, image: np.ndarray, *, min_face: int | None = None, max_face: int | None = None) -> list[Box]:
+        bgr = to_bgr(image)
+        small = _shrink(bgr, min(1.0, self.detection_side / max(bgr.shape[:2])))
+        scale = small.shape[1] / bgr.shape[1]
+        _, found = self._detector((small.shape[1], small.shape[0])).detect(small)
+        boxes = []
+        for row in np.zeros((0, 15)) if found is None else found:
+            box = _to_frame_box(*row[:4], scale, bgr.shape)
+            if box is None:
+                continue
+            side = max(box[2], box[3])
+            if (min_face and side < min_face) or (max_face and side > max_face):
+                continue
+            boxes.append(box)
+        return boxes

@@ -1,0 +1,131 @@
+"""The process's one recognition pipeline, built from Django settings at first use.
+
+Settings read (each optional, with a default):
+
+* `EMOTION_MODEL_DIR`: a model artifact directory holding `model.tflite`
+  (default `BASE_DIR / "models" / "shipped"`);
+* `FACE_DETECTOR`: `"haar"` (default) or `"yunet"`;
+* `YUNET_MODEL_PATH`: the YuNet `.onnx` file, needed when `FACE_DETECTOR` is `"yunet"`;
+* `EMOTION_CLASSIFIER_THREADS`: LiteRT threads per invoke (default 1);
+* `MAX_FRAME_BYTES`: the largest image accepted (default 2 MB).
+
+`switch_model` swaps the classifier of the running pipeline atomically, for example when an admin
+activates another model version: frames in flight finish with the model they started with.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from emotions.recognition import (
+    DEFAULT_MAX_BYTES,
+    EmotionClassifier,
+    FaceDetector,
+    HaarFaceDetector,
+    RecognitionPipeline,
+    YuNetFaceDetector,
+)
+
+MODEL_FILE = "model.tflite"
+DETECTORS = ("haar", "yunet")
+_SETTINGS_READ = {
+    "EMOTION_MODEL_DIR", "FACE_DETECTOR", "YUNET_MODEL_PATH", "EMOTION_CLASSIFIER_THREADS", "MAX_FRAME_BYTES"
+}
+
+_lock = threading.Lock()
+_pipeline: RecognitionPipeline | None = None
+_model_dir: Path | None = None
+
+
+def configured_model_dir() -> Path:
+    return Path(getattr(settings, "EMOTION_MODEL_DIR", Path(settings.BASE_DIR) / "models" / "shipped"))
+
+
+def build_detector() -> FaceDetector:
+    """The face detector named by `settings.FACE_DETECTOR`."""
+    name = str(getattr(settings, "FACE_DETECTOR", "haar") or "haar").lower()
+    if name == "haar":
+        return HaarFaceDetector()
+    if name == "yunet":
+        model_path = getattr(settings, "YUNET_MODEL_PATH", "")
+        if not model_path:
+            raise ValueError('FACE_DETECTOR is "yunet" but YUNET_MODEL_PATH is not set')
+        return YuNetFaceDetector(model_path)
+    raise ValueError(f"unknown FACE_DETECTOR {name!r}; choose one of {', '.join(DETECTORS)}")
+
+
+def build_classifier(model_dir: str | Path) -> EmotionClassifier:
+    """An `EmotionClassifier` for the `model.tflite` of an artifact directory."""
+    threads = int(getattr(settings, "EMOTION_CLASSIFIER_THREADS", 1))
+    return EmotionClassifier(Path(model_dir) / MODEL_FILE, num_threads=threads)
+
+
+def build_pipeline(model_dir: str | Path | None = None, *, max_bytes: int | None = None) -> RecognitionPipeline:
+    """A new, separate pipeline (for commands and tests); the service uses `get_pipeline()`.
+
+    `max_bytes` limits the size of an image; by default `settings.MAX_FRAME_BYTES`.
+    """
+    detector = build_detector()
+    return RecognitionPipeline(
+        detector,
+        build_classifier(model_dir or configured_model_dir()),
+        max_bytes=max_bytes or int(getattr(settings, "MAX_FRAME_BYTES", DEFAULT_MAX_BYTES)),
+    )
+
+
+def get_pipeline() -> RecognitionPipeline:
+    """The process's pipeline, built at the first call (thread-safe)."""
+    global _pipeline, _model_dir
+    pipeline = _pipeline
+    if pipeline is not None:
+        return pipeline
+    with _lock:
+        if _pipeline is None:
+            model_dir = configured_model_dir()
+            _pipeline = build_pipeline(model_dir)
+            _model_dir = model_dir
+        return _pipeline
+
+
+def switch_model(model_dir: str | Path) -> None:
+    """Classify with the model in `model_dir` from now on, in this process.
+
+    The new model is loaded before the lock is taken, so frames keep flowing meanwhile, and a
+    model that fails to load leaves the current one in place.
+    """
+    global _pipeline, _model_dir
+    model_dir = Path(model_dir)
+    classifier = build_classifier(model_dir)
+    with _lock:
+        if _pipeline is None:
+            _pipeline = RecognitionPipeline(
+                build_detector(), classifier, max_bytes=int(getattr(settings, "MAX_FRAME_BYTES", DEFAULT_MAX_BYTES))
+            )
+        else:
+            _pipeline.swap_classifier(classifier)
+        _model_dir = model_dir
+
+
+def current_model_dir() -> Path:
+    """The artifact directory of the model in use (or that will be loaded at first use)."""
+    return _model_dir if _model_dir is not None else configured_model_dir()
+
+
+def reset_pipeline() -> None:
+    """Forget the pipeline; the next `get_pipeline()` builds a new one from the settings."""
+    global _pipeline, _model_dir
+    with _lock:
+        _pipeline = None
+        _model_dir = None
+
+
+@receiver(setting_changed)
+def _reset_on_setting_change(*, setting: str, **kwargs) -> None:
+    """Tests that override a recognition setting get a pipeline built from the new value."""
+    if setting in _SETTINGS_READ:
+        reset_pipeline()

@@ -1,0 +1,63 @@
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from emotions.recognition import EMOTIONS, EmotionClassifier
+
+
+def faces(count: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (count, 48, 48), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("count", [1, 8])
+def test_returns_one_probability_row_per_face(classifier, count):
+    probabilities = classifier.classify(faces(count))
+    assert probabilities.shape == (count, len(EMOTIONS))
+    assert np.all(probabilities >= 0)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_all_faces_go_through_one_invoke(classifier, monkeypatch):
+    invokes = []
+    interpreter = classifier._interpreter
+    original = interpreter.invoke
+    monkeypatch.setattr(interpreter, "invoke", lambda: invokes.append(1) or original())
+    classifier.classify(faces(8))
+    assert invokes == [1]
+
+
+def test_batch_results_match_single_results(classifier):
+    batch = faces(5, seed=3)
+    together = classifier.classify(batch)
+    one_by_one = np.concatenate([classifier.classify(batch[i : i + 1]) for i in range(5)])
+    np.testing.assert_allclose(together, one_by_one, atol=1e-5)
+
+
+def test_no_faces_gives_no_rows(classifier):
+    assert classifier.classify(np.zeros((0, 48, 48), np.uint8)).shape == (0, len(EMOTIONS))
+
+
+def test_refuses_crops_of_the_wrong_size(classifier):
+    with pytest.raises(ValueError, match=r"\(N, 48, 48\)"):
+        classifier.classify(np.zeros((2, 64, 64), np.uint8))
+
+
+def test_can_be_called_from_several_threads_at_once(classifier):
+    batches = [faces(count, seed=seed) for seed, count in enumerate([1, 3, 8, 2, 1, 5, 8, 4] * 4)]
+    expected = [classifier.classify(batch) for batch in batches]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(classifier.classify, batches))
+    for got, wanted in zip(results, expected, strict=True):
+        np.testing.assert_allclose(got, wanted, atol=1e-5)
+
+
+def test_refuses_a_missing_model(tmp_path):
+    with pytest.raises(FileNotFoundError, match="emotion model not found"):
+        EmotionClassifier(tmp_path / "model.tflite")
+
+
+def test_threads_are_configurable(tiny_model_dir):
+    classifier = EmotionClassifier(tiny_model_dir / "model.tflite", num_threads=2)
+    assert classifier.num_threads == 2
+    assert classifier.classify(faces(2)).shape == (2, 7)

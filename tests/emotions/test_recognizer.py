@@ -1,0 +1,90 @@
+"""The process-wide pipeline built from Django settings."""
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from emotions import recognizer
+from emotions.recognition import HaarFaceDetector, YuNetFaceDetector
+from tests.emotions.recognition.support import YUNET_PATH, shared_tiny_model_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    return shared_tiny_model_dir(tmp_path_factory)
+
+
+@pytest.fixture
+def configured(settings, tiny_model_dir):
+    settings.EMOTION_MODEL_DIR = tiny_model_dir
+    settings.FACE_DETECTOR = "haar"
+    recognizer.reset_pipeline()
+    yield settings
+    recognizer.reset_pipeline()
+
+
+def test_one_pipeline_per_process_built_once_even_from_many_threads(configured, tiny_model_dir):
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        pipelines = list(pool.map(lambda _: recognizer.get_pipeline(), range(16)))
+    assert all(p is pipelines[0] for p in pipelines)
+    assert isinstance(pipelines[0].detector, HaarFaceDetector)
+    assert recognizer.current_model_dir() == tiny_model_dir
+
+
+def test_frame_limit_comes_from_settings(configured):
+    configured.MAX_FRAME_BYTES = 1234
+    assert recognizer.get_pipeline().max_bytes == 1234
+
+
+def test_switch_model_swaps_the_classifier_in_place(configured, tiny_model_dir, tmp_path):
+    pipeline = recognizer.get_pipeline()
+    old_classifier = pipeline.classifier
+    other_dir = tmp_path / "v2"
+    other_dir.mkdir()
+    shutil.copy(tiny_model_dir / "model.tflite", other_dir / "model.tflite")
+    recognizer.switch_model(other_dir)
+    assert recognizer.get_pipeline() is pipeline
+    assert pipeline.classifier is not old_classifier
+    assert pipeline.classifier.model_path == other_dir / "model.tflite"
+    assert recognizer.current_model_dir() == other_dir
+
+
+def test_switch_to_a_missing_model_keeps_the_current_one(configured, tmp_path):
+    pipeline = recognizer.get_pipeline()
+    classifier = pipeline.classifier
+    with pytest.raises(FileNotFoundError):
+        recognizer.switch_model(tmp_path / "nowhere")
+    assert pipeline.classifier is classifier
+
+
+def test_overriding_a_setting_rebuilds_the_pipeline(configured, tiny_model_dir, tmp_path):
+    first = recognizer.get_pipeline()
+    configured.EMOTION_MODEL_DIR = tiny_model_dir  # any change of a recognition setting
+    assert recognizer.get_pipeline() is not first
+
+
+def test_default_model_dir_is_models_shipped(settings):
+    del settings.EMOTION_MODEL_DIR
+    assert recognizer.configured_model_dir() == settings.BASE_DIR / "models" / "shipped"
+
+
+def test_yunet_needs_a_model_path(configured):
+    configured.FACE_DETECTOR = "yunet"
+    configured.YUNET_MODEL_PATH = ""
+    with pytest.raises(ValueError, match="YUNET_MODEL_PATH"):
+        recognizer.build_detector()
+
+
+def test_yunet_is_built_when_configured(configured):
+    if not YUNET_PATH.is_file():
+        pytest.skip(f"YuNet model not found at {YUNET_PATH}")
+    configured.FACE_DETECTOR = "yunet"
+    configured.YUNET_MODEL_PATH = str(YUNET_PATH)
+    assert isinstance(recognizer.get_pipeline().detector, YuNetFaceDetector)
+
+
+def test_unknown_detector_is_refused(configured):
+    configured.FACE_DETECTOR = "magic"
+    with pytest.raises(ValueError, match="unknown FACE_DETECTOR"):
+        recognizer.build_detector()
