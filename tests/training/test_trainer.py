@@ -41,6 +41,8 @@ def test_resume_continues_from_the_checkpoint(tiny_npz, tmp_path):
     resumed = train(tiny_config(tiny_npz, out, epochs=2), resume=True, verbose=0, evaluate_at_end=False)
     assert resumed.state.epoch == 2
     assert [row["epoch"] for row in resumed.state.history] == [1, 2]
+    config = json.loads((out / "config.json").read_text())
+    assert config["commands"] == ["test", "test"] and config["epochs"] == 2
 
 
 def test_plateau_lowers_learning_rate_and_early_stopping_stops(tiny_npz, tmp_path):

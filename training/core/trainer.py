@@ -139,9 +139,15 @@ def _dataset(data: FaceDataset, batch_size: int, *, shuffle: bool, augmenter=Non
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _save_config(out: Path, config: TrainConfig) -> None:
-    _write_json(out / "config.json", asdict(config))
-    (out / "command.txt").write_text(config.command + "\n")
+def _save_config(out: Path, config: TrainConfig, *, resumed: bool) -> None:
+    """Record the configuration; a resumed run keeps the commands of the runs before it."""
+    path = out / "config.json"
+    commands = [config.command]
+    if resumed and path.is_file():
+        previous = json.loads(path.read_text())
+        commands = [*previous.get("commands", [previous.get("command", "")]), config.command]
+    _write_json(path, {**asdict(config), "commands": commands})
+    (out / "command.txt").write_text("\n".join(commands) + "\n")
 
 
 def train(
@@ -192,7 +198,7 @@ def train(
             jit_compile=config.jit_compile,
         )
         state = TrainState(learning_rate=config.learning_rate)
-    _save_config(out, config)
+    _save_config(out, config, resumed=state.epoch > 0)
 
     augmenter = build_augmenter(config.seed) if config.augment else None
     train_ds = _dataset(train_data, config.batch_size, shuffle=True, augmenter=augmenter, seed=config.seed)
