@@ -79,7 +79,10 @@ def build_pipeline(model_dir: str | Path | None = None, *, max_bytes: int | None
 
 
 def get_pipeline() -> RecognitionPipeline:
-    """The process's pipeline, built at the first call (thread-safe)."""
+    """The process's pipeline, built at the first call (thread-safe).
+
+    Its model is the active registered version's, if an admin activated one; else `EMOTION_MODEL_DIR`.
+    """
     global _pipeline, _model_dir
     pipeline = _pipeline
     if pipeline is not None:
@@ -87,6 +90,14 @@ def get_pipeline() -> RecognitionPipeline:
     with _lock:
         if _pipeline is None:
             model_dir = configured_model_dir()
+            try:  # a version an admin activated in training's registry wins over the configured model
+                from training.selectors import get_active_model_version
+
+                active = get_active_model_version()
+            except Exception:  # no database here (yet), not migrated, or an async context: use the setting
+                active = None
+            if active is not None and not active.is_shipped and (Path(active.artifact_dir) / MODEL_FILE).is_file():
+                model_dir = Path(active.artifact_dir)
             _pipeline = build_pipeline(model_dir)
             _model_dir = model_dir
         return _pipeline

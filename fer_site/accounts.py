@@ -1,12 +1,16 @@
 """Sign-up and the account page; log in/out and password change are Django's own views."""
 
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.views.decorators.http import require_POST
 from django.views.generic import CreateView
+from rest_framework.authtoken.models import Token
 
 
 class SignUpView(CreateView):
@@ -23,3 +27,21 @@ class SignUpView(CreateView):
 @login_required
 def account_view(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/account.html")
+
+
+# --- API token -----------------------------------------------------------------------------------
+
+
+def regenerate_api_token(*, user) -> Token:
+    """Replace the user's REST API token: the old one stops working at once."""
+    with transaction.atomic():
+        Token.objects.filter(user=user).delete()
+        return Token.objects.create(user=user)
+
+
+@login_required
+@require_POST
+def regenerate_token_view(request: HttpRequest) -> HttpResponse:
+    regenerate_api_token(user=request.user)
+    messages.success(request, "You have a new API token; the previous one no longer works.")
+    return redirect("account")

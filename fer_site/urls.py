@@ -13,8 +13,10 @@ def serve_media(request, path: str):
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("fer_site.api_urls")),
     path("accounts/signup/", accounts.SignUpView.as_view(), name="signup"),
     path("accounts/profile/", accounts.account_view, name="account"),
+    path("accounts/token/regenerate/", accounts.regenerate_token_view, name="regenerate_token"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("emotions.urls")),
     path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve_media),

@@ -50,3 +50,36 @@ class DetectionFactory(factory.django.DjangoModelFactory):
     x, y, width, height = 10, 20, 100, 100
     emotion = "happy"
     angry, disgust, fear, happy, sad, surprise, neutral = 0.05, 0.01, 0.04, 0.7, 0.05, 0.05, 0.1
+
+
+class ModelVersionFactory(factory.django.DjangoModelFactory):
+    """A registered version; pass `artifact_dir` of a real model to activate or evaluate it."""
+
+    class Meta:
+        model = "training.ModelVersion"
+
+    name = factory.Sequence(lambda n: f"version-{n}")
+    architecture = "tiny"
+    artifact_dir = factory.Sequence(lambda n: f"/nonexistent/version-{n}")
+    dataset = "/data/tiny.npz"
+    split = "PrivateTest"
+    training_config = factory.LazyAttribute(lambda v: {"architecture": v.architecture, "epochs": 1, "seed": 1})
+    metrics = factory.LazyFunction(lambda: {
+        "accuracy": 0.5, "macro_f1": 0.4, "n": 2, "labels": ["angry", "disgust", "fear", "happy", "sad", "surprise",
+                                                            "neutral"],
+        "per_class": {name: {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 1}
+                      for name in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")},
+        "confusion_matrix": [[1 if row == col else 0 for col in range(7)] for row in range(7)],
+    })
+    is_active = False
+
+
+class TrainingJobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "training.TrainingJob"
+
+    name = factory.Sequence(lambda n: f"job-{n}")
+    kind = "retrain"
+    parameters = factory.LazyFunction(lambda: {"architecture": "tiny", "epochs": 1, "data": "/data/tiny.npz"})
+    total_epochs = 1
+    dispatch = 1

@@ -23,6 +23,13 @@ def test_npz_loader_reads_pixels_labels_and_splits(tiny_npz):
     assert data.class_counts() == [16] * 7
 
 
+def test_truncated_npz_names_file_and_problem(tiny_npz, tmp_path):
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(tiny_npz.read_bytes()[:1000])
+    with pytest.raises(DataFormatError, match=r"cut\.npz: not a readable \.npz file"):
+        load_npz(cut)
+
+
 def test_npz_without_usage_is_one_whole_set(tmp_path):
     pixels, labels = make_faces(10)
     np.savez(tmp_path / "other.npz", pixels=pixels, emotion=labels)

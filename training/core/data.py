@@ -12,6 +12,7 @@ One class order everywhere: FER-2013's (0 angry ... 6 neutral).
 from __future__ import annotations
 
 import csv
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def load_npz(path: str | Path) -> FaceDataset:
         raise DataFormatError(path, "no such file")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise DataFormatError(path, f"not a readable .npz file ({exc})") from exc
     with archive:
         missing = {"pixels", "emotion"} - set(archive.files)

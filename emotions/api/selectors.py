@@ -1,0 +1,91 @@
+"""Reads behind the REST API: a user's sessions, their detections, summaries and the daily emotion mix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.shortcuts import get_object_or_404
+
+from emotions.models import CaptureSession, Detection
+from emotions.recognition.labels import EMOTIONS
+
+
+def session_list(*, user: AbstractBaseUser) -> QuerySet[CaptureSession]:
+    """The user's own sessions (never anyone else's), newest first, with their detection counts."""
+    return (
+        CaptureSession.objects.filter(user=user)
+        .annotate(detection_count=Count("detections"))
+        .order_by("-started_at", "-id")
+    )
+
+
+def get_session(*, user: AbstractBaseUser, session_id: int) -> CaptureSession:
+    """One of the user's sessions; Http404 for a session of another user, so its existence is not revealed."""
+    return get_object_or_404(session_list(user=user), pk=session_id)
+
+
+def detection_list(*, session: CaptureSession) -> QuerySet[Detection]:
+    return Detection.objects.filter(session=session)
+
+
+def user_detections(*, user: AbstractBaseUser) -> QuerySet[Detection]:
+    return Detection.objects.filter(session__user=user)
+
+
+def _shares(counts: dict[str, int], total: int) -> dict[str, float]:
+    return {emotion: (counts[emotion] / total if total else 0.0) for emotion in EMOTIONS}
+
+
+def session_summary(*, session: CaptureSession) -> dict[str, Any]:
+    """Counts and shares of each top emotion, mean scores and the dominant emotion of one session."""
+    aggregates = detection_list(session=session).aggregate(
+        total=Count("id"),
+        frames=Count("frame_index", distinct=True),
+        **{f"count_{e}": Count("id", filter=Q(emotion=e)) for e in EMOTIONS},
+        **{f"mean_{e}": Avg(e) for e in EMOTIONS},
+    )
+    total = aggregates["total"]
+    counts = {e: aggregates[f"count_{e}"] for e in EMOTIONS}
+    return {
+        "session": session.pk,
+        "started_at": session.started_at,
+        "ended_at": session.ended_at,
+        "duration_seconds": session.duration_seconds,
+        "model_version": session.model_version,
+        "frames_received": session.frames_received,
+        "frames_processed": session.frames_processed,
+        "frames_dropped": session.frames_dropped,
+        "frames_with_faces": aggregates["frames"],
+        "detections": total,
+        "dominant_emotion": max(EMOTIONS, key=lambda e: counts[e]) if total else None,
+        "counts": counts,
+        "shares": _shares(counts, total),
+        "mean_scores": {e: aggregates[f"mean_{e}"] or 0.0 for e in EMOTIONS},
+    }
+
+
+def daily_emotion_mix(detections: QuerySet[Detection]) -> list[dict[str, Any]]:
+    """Per day (the session's start date, in the current time zone): detections of each top emotion."""
+    rows = (
+        detections.annotate(day=TruncDate("session__started_at"))
+        .values("day")
+        .annotate(
+            total=Count("id"),
+            sessions=Count("session", distinct=True),
+            **{e: Count("id", filter=Q(emotion=e)) for e in EMOTIONS},
+        )
+        .order_by("day")
+    )
+    return [
+        {
+            "day": row["day"],
+            "detections": row["total"],
+            "sessions": row["sessions"],
+            "counts": {e: row[e] for e in EMOTIONS},
+            "shares": _shares({e: row[e] for e in EMOTIONS}, row["total"]),
+        }
+        for row in rows
+    ]

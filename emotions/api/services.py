@@ -1,0 +1,42 @@
+"""Writes and computations behind the REST API: deleting a session, predicting on one uploaded image."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from emotions import recognizer
+from emotions.models import CaptureSession
+from emotions.recognition import decode_image
+
+DEFAULT_PREDICT_MAX_BYTES = 8 * 1024 * 1024
+
+
+def predict_max_bytes() -> int:
+    return int(getattr(settings, "PREDICT_MAX_BYTES", DEFAULT_PREDICT_MAX_BYTES))
+
+
+@transaction.atomic
+def delete_session(*, session: CaptureSession) -> None:
+    """Delete a session and its detections."""
+    session.delete()
+
+
+def predict_faces(image_bytes: bytes) -> list[dict[str, Any]]:
+    """Faces with emotions in one JPEG/PNG, largest first; InvalidImageError for unusable bytes.
+
+    Uses the process's pipeline (the active model) but the API's own byte limit, which is larger
+    than a live frame's: clients upload photos, not webcam frames.
+    """
+    pipeline = recognizer.get_pipeline()
+    image = decode_image(
+        image_bytes,
+        max_bytes=predict_max_bytes(),
+        max_pixels=pipeline.max_pixels,
+        grayscale=not getattr(pipeline.detector, "wants_color", False),
+    )
+    faces = [face.to_dict() for face in pipeline.process_frame(image)]
+    faces.sort(key=lambda face: face["box"][2] * face["box"][3], reverse=True)
+    return faces

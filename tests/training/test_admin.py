@@ -1,0 +1,153 @@
+"""The admin: Retrain and Evaluate forms, Activate, the job page (progress, matrix, plots) and Cancel."""
+
+import numpy as np
+import pytest
+from django.urls import reverse
+
+from tests.emotions.recognition.support import shared_tiny_model_dir
+from tests.factories import ModelVersionFactory, TrainingJobFactory
+from training.models import ModelVersion, TrainingJob
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory):
+    return shared_tiny_model_dir(tmp_path_factory)
+
+
+@pytest.fixture
+def data_root(settings, tmp_path):
+    root = tmp_path / "data"
+    root.mkdir()
+    np.savez(root / "faces.npz", pixels=np.zeros((7, 48, 48), np.uint8), emotion=np.arange(7, dtype=np.uint8))
+    settings.TRAINING_DATA_ROOTS = [root]
+    settings.TRAINING_ARTIFACTS_DIR = tmp_path / "artifacts"
+    return root
+
+
+def test_version_list_offers_retrain(staff_client):
+    page = staff_client.get(reverse("admin:training_modelversion_changelist")).content.decode()
+    assert reverse("admin:training_modelversion_retrain") in page
+
+
+def test_retrain_form_lists_the_data_sets_and_queues_a_job(staff_client, staff, data_root,
+                                                           django_capture_on_commit_callbacks):
+    url = reverse("admin:training_modelversion_retrain")
+    page = staff_client.get(url).content.decode()
+    dataset = str((data_root / "faces.npz").resolve())
+    assert dataset in page and "tiny" in page and "fernet" in page
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = staff_client.post(url, {"architecture": "tiny", "epochs": 2, "dataset": dataset, "name": "",
+                                           "batch_size": 32, "limit": ""})
+    job = TrainingJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:training_trainingjob_change", args=[job.pk])
+    assert job.kind == "retrain" and job.created_by == staff and job.total_epochs == 2
+    assert job.parameters["batch_size"] == 32 and "limit" not in job.parameters
+    assert len(callbacks) == 1
+
+
+def test_retrain_form_says_when_no_data_set_is_found(staff_client, settings, tmp_path):
+    settings.TRAINING_DATA_ROOTS = [tmp_path / "nothing-here"]
+    page = staff_client.get(reverse("admin:training_modelversion_retrain")).content.decode()
+    assert "No data set was found" in page
+
+
+def test_retrain_form_shows_service_errors(staff_client, data_root):
+    TrainingJobFactory(name="taken")
+    response = staff_client.post(reverse("admin:training_modelversion_retrain"), {
+        "architecture": "tiny", "epochs": 1, "dataset": str((data_root / "faces.npz").resolve()), "name": "taken",
+        "batch_size": 64})
+    assert response.status_code == 200 and "is taken" in response.content.decode()
+    assert TrainingJob.objects.count() == 1
+
+
+def test_evaluate_action_and_form(staff_client, data_root, tiny_model_dir):
+    version = ModelVersionFactory(artifact_dir=str(tiny_model_dir))
+    response = staff_client.post(reverse("admin:training_modelversion_changelist"),
+                                 {"action": "evaluate_selected", "_selected_action": [version.pk]})
+    assert response["Location"] == reverse("admin:training_modelversion_evaluate", args=[version.pk])
+    response = staff_client.post(response["Location"], {"dataset": str((data_root / "faces.npz").resolve()),
+                                                        "split": "PrivateTest"})
+    job = TrainingJob.objects.get()
+    assert response.status_code == 302 and job.kind == "evaluate" and job.source_version == version
+
+
+def test_activate_from_the_version_page_and_the_action(staff_client, tiny_model_dir):
+    first = ModelVersionFactory(artifact_dir=str(tiny_model_dir))
+    second = ModelVersionFactory(artifact_dir=str(tiny_model_dir))
+    page = staff_client.get(reverse("admin:training_modelversion_change", args=[first.pk])).content.decode()
+    assert "Activate this version" in page and "Confusion matrix" in page
+    url = reverse("admin:training_modelversion_activate", args=[first.pk])
+    assert staff_client.get(url).status_code == 405
+    assert staff_client.post(url).status_code == 302
+    assert ModelVersion.objects.get(is_active=True) == first
+    staff_client.post(reverse("admin:training_modelversion_changelist"),
+                      {"action": "activate_selected", "_selected_action": [second.pk]})
+    assert ModelVersion.objects.get(is_active=True) == second
+    response = staff_client.post(reverse("admin:training_modelversion_changelist"),
+                                 {"action": "activate_selected", "_selected_action": [first.pk, second.pk]},
+                                 follow=True)
+    assert "Select exactly one version" in response.content.decode()
+    assert ModelVersion.objects.get(is_active=True) == second
+
+
+def test_the_active_version_cannot_be_deleted(staff_client, tiny_model_dir):
+    version = ModelVersionFactory(artifact_dir=str(tiny_model_dir))
+    ModelVersion.objects.update(is_active=False)
+    ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
+    assert staff_client.get(reverse("admin:training_modelversion_delete", args=[version.pk])).status_code == 403
+
+
+def test_running_job_page_refreshes_and_offers_cancel(staff_client):
+    job = TrainingJobFactory(state="RUNNING", progress=40, current_epoch=2, total_epochs=5, log_tail="epoch 2/5")
+    page = staff_client.get(reverse("admin:training_trainingjob_change", args=[job.pk])).content.decode()
+    assert 'http-equiv="refresh"' in page and 'value="40"' in page and "epoch 2 of 5" in page
+    assert "Cancel this job" in page and "epoch 2/5" in page
+    response = staff_client.post(reverse("admin:training_trainingjob_cancel", args=[job.pk]))
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.cancel_requested
+    page = staff_client.get(reverse("admin:training_trainingjob_change", args=[job.pk])).content.decode()
+    assert "Cancel requested" in page
+
+
+def test_finished_job_page_shows_matrix_and_plots(staff_client, client, user, tmp_path):
+    (tmp_path / "metrics_confusion.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    version = ModelVersionFactory()
+    job = TrainingJobFactory(kind="evaluate", state="SUCCEEDED", progress=100, output_dir=str(tmp_path),
+                             metrics=version.metrics, source_version=version)
+    page = staff_client.get(reverse("admin:training_trainingjob_change", args=[job.pk])).content.decode()
+    assert 'http-equiv="refresh"' not in page and "Cancel this job" not in page
+    assert "Confusion matrix" in page and "true \\ predicted" in page
+    image = reverse("admin:training_trainingjob_image", args=[job.pk, "metrics_confusion.png"])
+    assert image in page
+    response = staff_client.get(image)
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert staff_client.get(reverse("admin:training_trainingjob_image", args=[job.pk, "secrets.txt"])).status_code \
+        == 404
+    client.force_login(user)  # not staff: sent to the admin log-in
+    assert client.get(image).status_code == 302
+
+
+def test_cancel_action(staff_client):
+    queued = TrainingJobFactory()
+    done = TrainingJobFactory(state="FAILED")
+    response = staff_client.post(reverse("admin:training_trainingjob_changelist"),
+                                 {"action": "cancel_selected", "_selected_action": [queued.pk, done.pk]}, follow=True)
+    assert "nothing to cancel" in response.content.decode()
+    assert TrainingJob.objects.get(pk=queued.pk).state == "CANCELLED"
+
+
+def test_jobs_are_not_added_or_edited_by_hand(staff_client):
+    job = TrainingJobFactory()
+    assert staff_client.get(reverse("admin:training_trainingjob_add")).status_code == 403
+    response = staff_client.post(reverse("admin:training_trainingjob_change", args=[job.pk]), {"state": "SUCCEEDED"})
+    assert response.status_code == 403
+    assert TrainingJob.objects.get(pk=job.pk).state == "QUEUED"
+
+
+def test_non_staff_cannot_retrain(user_client):
+    response = user_client.get(reverse("admin:training_modelversion_retrain"))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]

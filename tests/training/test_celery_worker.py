@@ -1,0 +1,144 @@
+"""A real Celery worker process runs training jobs from the database this test writes.
+
+The broker is whatever the settings say: Redis when REDIS_URL is set (CI), else kombu's filesystem
+transport (a fresh machine). A queue of its own keeps the test's messages away from any other worker.
+
+The worker must see the test's database. PostgreSQL: pytest-django's test database (test_<name>),
+passed to the worker as DATABASE_URL. SQLite: the test database lives in memory, which another
+process cannot open, so for this test the test's connection is pointed at a migrated file instead.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.db import connections
+
+from tests.emotions.recognition.support import shared_tiny_model_dir
+from tests.services import require_redis
+from training import selectors, services
+from training.models import ModelVersion, TrainingJob
+
+pytestmark = [pytest.mark.celery_worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+JOB_TIMEOUT = 300  # seconds; the machine may be busy training something else
+
+
+@pytest.fixture
+def shared_database(tmp_path) -> Iterator[str]:
+    """A DATABASE_URL for the worker that reaches the database the test uses."""
+    connection = connections["default"]
+    config = connection.settings_dict
+    if connection.vendor == "postgresql":
+        credentials = quote(config["USER"] or "") + (f":{quote(config['PASSWORD'])}" if config["PASSWORD"] else "")
+        yield f"postgres://{credentials}@{config['HOST'] or 'localhost'}:{config['PORT'] or 5432}/{config['NAME']}"
+        return
+    assert connection.vendor == "sqlite"
+    path = tmp_path / "shared.sqlite3"
+    in_memory, name = connection.connection, config["NAME"]
+    connection.connection = None  # keep the in-memory test database alive, aside, for the tests after this one
+    config["NAME"] = str(path)
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        yield f"sqlite:///{path}"
+    finally:
+        connection.close()
+        config["NAME"] = name
+        connection.connection = in_memory
+
+
+@pytest.fixture
+def worker(settings, shared_database, tiny_npz, tmp_path) -> Iterator[dict]:
+    if os.environ.get("REDIS_URL"):
+        require_redis()
+    else:  # kombu's filesystem transport and Celery's file result backend need their folders
+        for folder in ("queue", "processed", "results"):
+            (Path(django_settings.VAR_DIR) / "celery" / folder).mkdir(parents=True, exist_ok=True)
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    settings.TRAINING_QUEUE = queue
+    settings.TRAINING_DATA_ROOTS = [tiny_npz.parent]
+    settings.TRAINING_ARTIFACTS_DIR = tmp_path / "artifacts"
+    (tiny_npz.parent / "broken.npz").write_bytes(b"this is not a zip archive")
+    env = {
+        **os.environ,
+        "DATABASE_URL": shared_database,
+        "TRAINING_DATA_ROOTS": str(tiny_npz.parent),
+        "TRAINING_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
+        "CUDA_VISIBLE_DEVICES": "",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "OMP_NUM_THREADS": "1",
+    }
+    log = tmp_path / "worker.log"
+    command = [sys.executable, "-m", "celery", "-A", "fer_site", "worker", "--pool=solo", "--concurrency=1",
+               "-Q", queue, "-n", f"{queue}@%h", "--without-gossip", "--without-mingle", "--loglevel=INFO"]
+    with log.open("w") as output:
+        process = subprocess.Popen(command, cwd=django_settings.BASE_DIR, env=env, stdout=output,
+                                   stderr=subprocess.STDOUT)
+    try:
+        yield {"process": process, "log": log}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_for(job: TrainingJob, worker: dict) -> TrainingJob:
+    deadline = time.monotonic() + JOB_TIMEOUT
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.is_finished:
+            return job
+        if worker["process"].poll() is not None:
+            pytest.fail(f"the worker exited ({worker['process'].returncode}):\n{worker['log'].read_text()[-4000:]}")
+        time.sleep(1)
+    pytest.fail(f"{job.name} is still {job.state} after {JOB_TIMEOUT} s:\n{worker['log'].read_text()[-4000:]}")
+
+
+def test_the_worker_retrains_evaluates_and_reports_failures(worker, tiny_npz, tmp_path_factory):
+    data_root = tiny_npz.parent
+    options = {"batch_size": 16, "jit_compile": False}
+    baseline = active_or_new_version(tmp_path_factory)
+
+    retrain = wait_for(services.create_retrain_job(architecture="tiny", epochs=1, dataset=data_root / "tiny.npz",
+                                                   options=options), worker)
+    assert retrain.state == "SUCCEEDED", retrain.error
+    assert retrain.progress == 100 and retrain.current_epoch == 1 and retrain.worker.startswith("test-")
+    version = retrain.result_version
+    assert version is not None and not version.is_active and version.metrics["n"] == 21
+    assert (Path(version.artifact_dir) / "model.tflite").is_file()
+
+    evaluation = wait_for(services.create_evaluate_job(version=version, dataset=data_root / "tiny.npz",
+                                                       split="PublicTest"), worker)
+    assert evaluation.state == "SUCCEEDED", evaluation.error
+    assert evaluation.metrics["split"] == "PublicTest" and len(evaluation.metrics["confusion_matrix"]) == 7
+    assert "metrics_confusion.png" in selectors.job_images(evaluation)
+
+    failing = wait_for(services.create_retrain_job(architecture="tiny", epochs=1, dataset=data_root / "broken.npz",
+                                                   options=options), worker)
+    assert failing.state == "FAILED"
+    assert "broken.npz: not a readable .npz file" in failing.error
+    assert selectors.get_active_model_version() == baseline
+    assert not ModelVersion.objects.filter(name=failing.name).exists()
+
+
+def active_or_new_version(tmp_path_factory) -> ModelVersion:
+    """An active version to check the registry against (the shipped one if it is registered)."""
+    active = selectors.get_active_model_version()
+    if active is not None:
+        return active
+    from tests.factories import ModelVersionFactory
+
+    return ModelVersionFactory(artifact_dir=str(shared_tiny_model_dir(tmp_path_factory)), is_active=True)

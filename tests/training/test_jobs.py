@@ -1,0 +1,215 @@
+"""Training jobs run by training.services (what the Celery task calls): success, failure, cancel, restart."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from tests.emotions.recognition.support import shared_tiny_model_dir
+from tests.factories import ModelVersionFactory, TrainingJobFactory
+from training import selectors, services, tasks
+from training.core import trainer
+from training.core.trainer import EpochReport, TrainingCancelled
+from training.models import ModelVersion, TrainingJob
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory):
+    return shared_tiny_model_dir(tmp_path_factory)
+
+
+@pytest.fixture
+def data_root(settings, tmp_path, tiny_npz):
+    """TRAINING_DATA_ROOTS holds the tiny .npz and a malformed one; artifacts go to tmp."""
+    settings.TRAINING_DATA_ROOTS = [tiny_npz.parent]
+    settings.TRAINING_ARTIFACTS_DIR = tmp_path / "artifacts"
+    (tiny_npz.parent / "broken.npz").write_bytes(b"this is not a zip archive")
+    return tiny_npz.parent
+
+
+@pytest.fixture
+def queued(data_root, django_capture_on_commit_callbacks):
+    """Create a retrain job without sending it anywhere (the on-commit dispatch is captured, not run)."""
+    def make(dataset: str = "tiny.npz", **kwargs) -> TrainingJob:
+        options = {"batch_size": 16, "jit_compile": False, **kwargs.pop("options", {})}
+        with django_capture_on_commit_callbacks(execute=False):
+            return services.create_retrain_job(architecture="tiny", epochs=kwargs.pop("epochs", 1),
+                                               dataset=data_root / dataset, options=options, **kwargs)
+    return make
+
+
+def report(epoch: int, epochs: int) -> EpochReport:
+    return EpochReport(epoch, epochs, 1.5, 0.3, 1.6, 0.25, 1e-3, 2.0, 0.25)
+
+
+@pytest.fixture
+def fake_train(monkeypatch):
+    """Replace training with a stand-in that reports epochs (and records how it was called)."""
+    calls = []
+
+    def train(config, *, resume=False, on_epoch=None, verbose=1, evaluate_at_end=True):
+        calls.append({"config": config, "resume": resume})
+        for epoch in range(1, config.epochs + 1):
+            on_epoch(report(epoch, config.epochs))
+        raise RuntimeError("the fake stops here")
+
+    monkeypatch.setattr(trainer, "train", train)
+    return calls
+
+
+def run(job: TrainingJob) -> TrainingJob:
+    job.refresh_from_db()
+    services.run_job(job.pk, dispatch=job.dispatch, worker="celery@test")
+    job.refresh_from_db()
+    return job
+
+
+def test_retrain_succeeds_and_registers_an_inactive_version(queued):
+    active_before = selectors.get_active_model_version()
+    job = run(queued(name="tiny-ok"))
+    assert job.state == "SUCCEEDED", job.error
+    assert (job.progress, job.current_epoch, job.attempts, job.worker) == (100, 1, 1, "celery@test")
+    assert job.started_at <= job.finished_at
+    assert "epoch 1/1: loss" in job.log_tail and "registered version tiny-ok" in job.log_tail
+    version = job.result_version
+    assert version.name == "tiny-ok" and not version.is_active and version.architecture == "tiny"
+    assert version.split == "PrivateTest" and len(version.metrics["confusion_matrix"]) == 7
+    assert version.training_config["epochs"] == 1 and job.metrics["accuracy"] == version.accuracy
+    assert set(selectors.job_images(job)) == {"metrics_confusion.png", "metrics_curves.png"}
+    assert selectors.get_active_model_version() == active_before
+
+
+def test_malformed_data_fails_with_the_reason_and_changes_nothing(queued):
+    versions_before = set(ModelVersion.objects.values_list("pk", "is_active"))
+    job = run(queued(dataset="broken.npz"))
+    assert job.state == "FAILED"
+    assert "broken.npz: not a readable .npz file" in job.error
+    assert job.finished_at is not None and job.result_version is None
+    assert set(ModelVersion.objects.values_list("pk", "is_active")) == versions_before
+
+
+def test_progress_is_written_per_epoch_and_a_cancel_stops_training(queued, fake_train):
+    job = queued(epochs=4)
+    TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING")
+    on_epoch = services.epoch_callback(job.pk)
+    on_epoch(report(1, 4))
+    job.refresh_from_db()
+    assert (job.progress, job.current_epoch) == (24, 1)
+    services.cancel_job(job)
+    with pytest.raises(TrainingCancelled):
+        on_epoch(report(2, 4))
+    job.refresh_from_db()
+    assert job.current_epoch == 2 and "cancel requested" in job.log_tail
+
+
+def test_a_cancel_during_training_ends_cancelled(queued, monkeypatch):
+    job = queued(epochs=3)
+
+    def train(config, *, resume=False, on_epoch=None, **kwargs):
+        services.cancel_job(TrainingJob.objects.get(pk=job.pk))  # an admin clicks Cancel during epoch 1
+        on_epoch(report(1, config.epochs))
+
+    monkeypatch.setattr(trainer, "train", train)
+    job = run(job)
+    assert job.state == "CANCELLED" and job.current_epoch == 1 and job.result_version is None
+
+
+def test_cancel_a_queued_job_and_not_a_finished_one(queued):
+    job = services.cancel_job(queued())
+    assert job.state == "CANCELLED" and job.finished_at is not None
+    assert run(job).attempts == 0  # its message is then ignored
+    with pytest.raises(ValidationError, match="nothing to cancel"):
+        services.cancel_job(job)
+
+
+def test_a_job_found_running_resumes_from_its_checkpoint(queued, fake_train):
+    job = queued(epochs=2)
+    TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING", attempts=1, worker="celery@gone")
+    job = run(job)  # the same message, redelivered after the worker was lost
+    assert fake_train[0]["resume"] is True and fake_train[0]["config"].out == job.output_dir
+    assert job.attempts == 2 and "resuming from the last checkpoint" in job.log_tail
+    assert job.state == "FAILED" and "the fake stops here" in job.error
+
+
+def test_stale_and_finished_messages_are_ignored(queued, fake_train):
+    job = queued()
+    services.run_job(job.pk, dispatch=job.dispatch - 1, worker="w")
+    TrainingJob.objects.filter(pk=job.pk).update(state="SUCCEEDED")
+    services.run_job(job.pk, dispatch=job.dispatch, worker="w")
+    assert fake_train == [] and TrainingJob.objects.get(pk=job.pk).attempts == 0
+    assert services.run_job(10**9, dispatch=1) is None
+
+
+def test_a_job_that_keeps_losing_its_worker_gives_up(queued, fake_train):
+    job = queued()
+    TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING", attempts=services.MAX_ATTEMPTS)
+    job = run(job)
+    assert job.state == "FAILED" and "gave up after 3 attempts" in job.error and fake_train == []
+
+
+def test_a_restarted_worker_requeues_its_interrupted_jobs(queued, django_capture_on_commit_callbacks):
+    mine, other = queued(), queued()
+    TrainingJob.objects.filter(pk=mine.pk).update(state="RUNNING", worker="celery@here")
+    TrainingJob.objects.filter(pk=other.pk).update(state="RUNNING", worker="celery@elsewhere")
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert [job.pk for job in services.recover_interrupted_jobs("celery@here")] == [mine.pk]
+    assert len(callbacks) == 1
+    mine.refresh_from_db()
+    assert mine.dispatch == 2 and "queued again to resume" in mine.log_tail
+
+
+def test_dispatch_happens_on_commit_and_a_broker_failure_fails_the_job(queued, monkeypatch,
+                                                                       django_capture_on_commit_callbacks):
+    sent = []
+    monkeypatch.setattr(tasks.run_training_job, "apply_async", lambda args, **options: sent.append((args, options)))
+    job = queued()
+    services._send_to_worker(job.pk, job.dispatch)
+    assert sent == [((job.pk, 1), {})]
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.run_training_job, "apply_async", unreachable)
+    services._send_to_worker(job.pk, job.dispatch)
+    job.refresh_from_db()
+    assert job.state == "FAILED" and "could not reach the task queue: broker down" in job.error
+
+
+def test_the_task_calls_the_service(queued, fake_train):
+    job = queued()
+    assert tasks.run_training_job(job.pk, job.dispatch) == "FAILED" and len(fake_train) == 1
+    assert tasks.run_training_job(job.pk, job.dispatch) == "skipped"
+
+
+def test_evaluate_stores_metrics_and_plots_on_the_job(data_root, tiny_model_dir, django_capture_on_commit_callbacks):
+    version = ModelVersionFactory(artifact_dir=str(tiny_model_dir))
+    with django_capture_on_commit_callbacks():
+        job = services.create_evaluate_job(version=version, dataset=data_root / "tiny.npz", split="PublicTest")
+    job = run(job)
+    assert job.state == "SUCCEEDED", job.error
+    assert job.metrics["split"] == "PublicTest" and job.metrics["n"] == 21
+    assert len(job.metrics["confusion_matrix"]) == 7 and job.progress == 100
+    assert selectors.job_images(job) == ["metrics_confusion.png"]
+    assert ModelVersion.objects.get(pk=version.pk).metrics == version.metrics  # the version is unchanged
+
+
+@pytest.mark.parametrize(("kwargs", "problem"), [
+    ({"architecture": "resnet"}, "architecture: choose one of"),
+    ({"epochs": 0}, "epochs: between 1 and"),
+    ({"dataset": "/etc/passwd"}, "is not one of the data sets"),
+    ({"name": "Not A Slug"}, "name: use lower-case"),
+    ({"options": {"colour": "blue"}}, "unknown training option(s): colour"),
+    ({"options": {"batch_size": -1}}, "batch_size: must be positive"),
+])
+def test_retrain_requests_are_validated(data_root, kwargs, problem):
+    arguments = {"architecture": "tiny", "epochs": 1, "dataset": data_root / "tiny.npz", **kwargs}
+    with pytest.raises(ValidationError) as error:
+        services.create_retrain_job(**arguments)
+    assert problem in str(error.value)
+    assert not TrainingJob.objects.exists()
+
+
+def test_a_name_is_used_once(queued):
+    TrainingJobFactory(name="taken")
+    with pytest.raises(ValidationError, match="is taken"):
+        queued(name="taken")

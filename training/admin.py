@@ -1,0 +1,252 @@
+"""Admin for the model registry and training jobs: Retrain, Evaluate, Activate and Cancel call training.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from training import selectors, services
+from training.models import ModelVersion, TrainingJob
+
+REFRESH_SECONDS = 3
+
+
+def confusion_rows(metrics: dict) -> list[dict[str, Any]]:
+    """The confusion matrix as table rows: each cell's count and its share of the row (for shading)."""
+    labels, matrix = metrics.get("labels") or [], metrics.get("confusion_matrix") or []
+    rows = []
+    for label, counts in zip(labels, matrix, strict=False):
+        total = sum(counts) or 1
+        rows.append({"label": label, "total": sum(counts),
+                     "cells": [{"count": count, "share": round(100 * count / total)} for count in counts]})
+    return rows
+
+
+def per_class_rows(metrics: dict) -> list[dict[str, Any]]:
+    return [{"label": name, **row} for name, row in (metrics.get("per_class") or {}).items()]
+
+
+def _require_perm(request: HttpRequest, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def dataset_choices() -> list[tuple[str, str]]:
+    return [(str(path), str(path)) for path in selectors.available_datasets()]
+
+
+class RetrainForm(forms.Form):
+    architecture = forms.ChoiceField(choices=[(name, name) for name in selectors.ARCHITECTURES], initial="fernet")
+    epochs = forms.IntegerField(min_value=1, max_value=services.MAX_EPOCHS, initial=30)
+    dataset = forms.ChoiceField(help_text="found in settings.TRAINING_DATA_ROOTS (.npz, .csv, image folders)")
+    name = forms.SlugField(max_length=100, required=False, help_text="the new version's name; empty: generated")
+    batch_size = forms.IntegerField(min_value=1, max_value=4096, initial=64)
+    limit = forms.IntegerField(min_value=1, required=False, help_text="train on at most this many images")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["dataset"].choices = dataset_choices()
+
+
+class EvaluateForm(forms.Form):
+    dataset = forms.ChoiceField(help_text="found in settings.TRAINING_DATA_ROOTS (.npz, .csv, image folders)")
+    split = forms.ChoiceField(choices=[(s, s) for s in selectors.SPLITS], initial="PrivateTest",
+                              help_text="ignored for data without a split column (all rows are evaluated)")
+    tta = forms.BooleanField(required=False, label="Test-time augmentation (average with the mirrored face)")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["dataset"].choices = dataset_choices()
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ("name", "architecture", "accuracy_display", "macro_f1_display", "split", "created_at",
+                    "is_active")
+    list_filter = ("is_active", "architecture")
+    search_fields = ("name",)
+    readonly_fields = ("name", "architecture", "artifact_dir", "created_at", "dataset", "split", "is_active",
+                       "activated_at", "training_config", "metrics")
+    actions = ("activate_selected", "evaluate_selected")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # versions come from retrain jobs and from the shipped model
+
+    def has_delete_permission(self, request: HttpRequest, obj: ModelVersion | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and not (obj is not None and obj.is_active)
+
+    @admin.display(description="accuracy")
+    def accuracy_display(self, version: ModelVersion) -> str:
+        return f"{version.accuracy:.1%}" if version.accuracy is not None else "-"
+
+    @admin.display(description="macro F1")
+    def macro_f1_display(self, version: ModelVersion) -> str:
+        return f"{version.macro_f1:.3f}" if version.macro_f1 is not None else "-"
+
+    def get_urls(self):
+        custom = [
+            path("retrain/", self.admin_site.admin_view(self.retrain_view), name="training_modelversion_retrain"),
+            path("<int:pk>/evaluate/", self.admin_site.admin_view(self.evaluate_view),
+                 name="training_modelversion_evaluate"),
+            path("<int:pk>/activate/", self.admin_site.admin_view(self.activate_view),
+                 name="training_modelversion_activate"),
+        ]
+        return custom + super().get_urls()
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        version = self.get_object(request, object_id)
+        extra = {"confusion_rows": confusion_rows(version.metrics), "per_class_rows": per_class_rows(version.metrics),
+                 "version": version} if version is not None else {}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    @admin.action(description="Activate the selected version (select one)")
+    def activate_selected(self, request: HttpRequest, queryset) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
+            return
+        self._activate(request, queryset.get())
+
+    @admin.action(description="Evaluate the selected version on a data set (select one)")
+    def evaluate_selected(self, request: HttpRequest, queryset) -> HttpResponseRedirect | None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version to evaluate.", messages.ERROR)
+            return None
+        return HttpResponseRedirect(reverse("admin:training_modelversion_evaluate", args=[queryset.get().pk]))
+
+    def _activate(self, request: HttpRequest, version: ModelVersion) -> None:
+        try:
+            services.activate_model_version(version)
+        except ValidationError as error:
+            self.message_user(request, "; ".join(error.messages), messages.ERROR)
+            return
+        self.message_user(request, f"{version.name} is now the active model; live sessions switch to it.")
+
+    @method_decorator(require_POST)
+    def activate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        _require_perm(request, "training.change_modelversion")
+        self._activate(request, get_object_or_404(ModelVersion, pk=pk))
+        return HttpResponseRedirect(reverse("admin:training_modelversion_change", args=[pk]))
+
+    def _form_page(self, request: HttpRequest, form: forms.Form, title: str, version=None) -> HttpResponse:
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "title": title,
+                   "version": version, "has_datasets": bool(form.fields["dataset"].choices)}
+        return render(request, "admin/training/job_form.html", context)
+
+    def retrain_view(self, request: HttpRequest) -> HttpResponse:
+        _require_perm(request, "training.add_trainingjob")
+        form = RetrainForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            options = {"batch_size": data["batch_size"], "limit": data["limit"]}
+            try:
+                job = services.create_retrain_job(architecture=data["architecture"], epochs=data["epochs"],
+                                                  dataset=data["dataset"], name=data["name"], options=options,
+                                                  created_by=request.user)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(request, f"Queued {job.name}.")
+                return HttpResponseRedirect(reverse("admin:training_trainingjob_change", args=[job.pk]))
+        return self._form_page(request, form, "Retrain: train a new model version")
+
+    def evaluate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        _require_perm(request, "training.add_trainingjob")
+        version = get_object_or_404(ModelVersion, pk=pk)
+        form = EvaluateForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                job = services.create_evaluate_job(version=version, dataset=data["dataset"], split=data["split"],
+                                                   tta=data["tta"], created_by=request.user)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.message_user(request, f"Queued {job.name}.")
+                return HttpResponseRedirect(reverse("admin:training_trainingjob_change", args=[job.pk]))
+        return self._form_page(request, form, f"Evaluate {version.name}", version=version)
+
+
+@admin.register(TrainingJob)
+class TrainingJobAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "state", "progress_display", "epoch_display", "created_at", "created_by",
+                    "result_version")
+    list_filter = ("kind", "state")
+    search_fields = ("name",)
+    list_select_related = ("created_by", "result_version")
+    actions = ("cancel_selected",)
+    fields = ("name", "kind", "state", "progress", "current_epoch", "total_epochs", "parameters", "error",
+              "created_by", "created_at", "started_at", "finished_at", "attempts", "worker", "source_version",
+              "result_version", "output_dir")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # jobs are created by Retrain / Evaluate
+
+    def has_change_permission(self, request: HttpRequest, obj: TrainingJob | None = None) -> bool:
+        return False  # a job's page is read-only: the worker writes it
+
+    @admin.display(description="progress")
+    def progress_display(self, job: TrainingJob) -> str:
+        return format_html('<progress max="100" value="{}"></progress> {}%', job.progress, job.progress)
+
+    @admin.display(description="epoch")
+    def epoch_display(self, job: TrainingJob) -> str:
+        return f"{job.current_epoch}/{job.total_epochs}" if job.kind == TrainingJob.Kind.RETRAIN else "-"
+
+    def get_urls(self):
+        custom = [
+            path("<int:pk>/cancel/", self.admin_site.admin_view(self.cancel_view), name="training_trainingjob_cancel"),
+            path("<int:pk>/image/<str:name>", self.admin_site.admin_view(self.image_view),
+                 name="training_trainingjob_image"),
+        ]
+        return custom + super().get_urls()
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        job = self.get_object(request, object_id)
+        extra: dict[str, Any] = {}
+        if job is not None:
+            extra = {
+                "job": job,
+                "refresh_seconds": None if job.is_finished else REFRESH_SECONDS,
+                "confusion_rows": confusion_rows(job.metrics),
+                "per_class_rows": per_class_rows(job.metrics),
+                "images": [reverse("admin:training_trainingjob_image", args=[job.pk, name])
+                           for name in selectors.job_images(job)],
+            }
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    @admin.action(description="Cancel the selected queued or running jobs")
+    def cancel_selected(self, request: HttpRequest, queryset) -> None:
+        for job in queryset:
+            self._cancel(request, job)
+
+    def _cancel(self, request: HttpRequest, job: TrainingJob) -> None:
+        try:
+            job = services.cancel_job(job)
+        except ValidationError as error:
+            self.message_user(request, "; ".join(error.messages), messages.WARNING)
+            return
+        self.message_user(request, f"{job.name}: " + ("cancelled." if job.is_finished else
+                                                      "cancel requested; it stops after the current epoch."))
+
+    @method_decorator(require_POST)
+    def cancel_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        _require_perm(request, "training.change_trainingjob")
+        self._cancel(request, get_object_or_404(TrainingJob, pk=pk))
+        return HttpResponseRedirect(reverse("admin:training_trainingjob_change", args=[pk]))
+
+    def image_view(self, request: HttpRequest, pk: int, name: str) -> FileResponse:
+        """A plot the job wrote (confusion matrix, curves); admin_view already limits this to staff."""
+        image = selectors.job_image_path(get_object_or_404(TrainingJob, pk=pk), name)
+        if image is None:
+            raise Http404("no such plot")
+        return FileResponse(image.open("rb"), content_type="image/png")

@@ -1,0 +1,102 @@
+"""Shapes of the model registry and training job API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rest_framework import serializers
+
+from training import selectors
+from training.models import ModelVersion, TrainingJob
+from training.services import MAX_EPOCHS
+
+# config.json keys that are server paths or shell commands, not hyperparameters.
+PRIVATE_CONFIG_KEYS = {"data", "out", "command", "commands"}
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    dataset = serializers.SerializerMethodField(help_text="file or folder name of the evaluation data set")
+    accuracy = serializers.FloatField(read_only=True, allow_null=True)
+    macro_f1 = serializers.FloatField(read_only=True, allow_null=True)
+    per_class_f1 = serializers.DictField(child=serializers.FloatField(), read_only=True)
+    confusion_matrix = serializers.SerializerMethodField(help_text="rows: true class, columns: predicted")
+    labels = serializers.SerializerMethodField()
+    training = serializers.SerializerMethodField(help_text="the training configuration (hyperparameters, seed)")
+
+    class Meta:
+        model = ModelVersion
+        fields = ["id", "name", "architecture", "created_at", "dataset", "split", "is_active", "activated_at",
+                  "accuracy", "macro_f1", "per_class_f1", "confusion_matrix", "labels", "training"]
+        read_only_fields = fields
+
+    def get_dataset(self, version: ModelVersion) -> str:
+        return Path(version.dataset).name if version.dataset else ""
+
+    def get_confusion_matrix(self, version: ModelVersion) -> list[list[int]]:
+        return version.metrics.get("confusion_matrix") or []
+
+    def get_labels(self, version: ModelVersion) -> list[str]:
+        return version.metrics.get("labels") or []
+
+    def get_training(self, version: ModelVersion) -> dict:
+        return {k: v for k, v in version.training_config.items() if k not in PRIVATE_CONFIG_KEYS}
+
+
+class TrainingJobSerializer(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    images = serializers.SerializerMethodField(help_text="names of the plots the job wrote")
+
+    class Meta:
+        model = TrainingJob
+        fields = ["id", "name", "kind", "state", "progress", "current_epoch", "total_epochs", "parameters",
+                  "log_tail", "error", "metrics", "cancel_requested", "attempts", "created_at", "started_at",
+                  "finished_at", "result_version", "source_version", "created_by", "images"]
+        read_only_fields = fields
+
+    def get_images(self, job: TrainingJob) -> list[str]:
+        return selectors.job_images(job)
+
+
+class TrainingOptionsSerializer(serializers.Serializer):
+    """The keys of training.services.TRAIN_OPTIONS."""
+
+    batch_size = serializers.IntegerField(min_value=1, max_value=4096, required=False)
+    learning_rate = serializers.FloatField(min_value=0, required=False)
+    optimizer = serializers.ChoiceField(choices=["adam", "adamw", "sgd"], required=False)
+    limit = serializers.IntegerField(min_value=1, required=False, help_text="train on at most this many images")
+    augment = serializers.BooleanField(required=False)
+    jit_compile = serializers.BooleanField(required=False)
+    seed = serializers.IntegerField(min_value=0, required=False)
+    class_weights = serializers.BooleanField(required=False)
+    label_smoothing = serializers.FloatField(min_value=0, max_value=1, required=False)
+    early_stopping_patience = serializers.IntegerField(min_value=1, required=False)
+    plateau_patience = serializers.IntegerField(min_value=1, required=False)
+
+
+class TrainingJobCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=TrainingJob.Kind.choices)
+    dataset = serializers.CharField(help_text="one of GET /api/jobs/datasets/")
+    architecture = serializers.ChoiceField(choices=selectors.ARCHITECTURES, required=False,
+                                           help_text="retrain: the network to train")
+    epochs = serializers.IntegerField(min_value=1, max_value=MAX_EPOCHS, required=False, help_text="retrain")
+    name = serializers.SlugField(max_length=100, required=False, allow_blank=True,
+                                 help_text="retrain: the new version's name (default: generated)")
+    options = TrainingOptionsSerializer(required=False, help_text="retrain: further training settings")
+    source_version = serializers.PrimaryKeyRelatedField(queryset=ModelVersion.objects.all(), required=False,
+                                                        help_text="evaluate: the version to evaluate")
+    split = serializers.ChoiceField(choices=selectors.SPLITS, default="PrivateTest", help_text="evaluate")
+    tta = serializers.BooleanField(default=False, help_text="evaluate: average with the mirrored face")
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["kind"] == TrainingJob.Kind.RETRAIN:
+            missing = [key for key in ("architecture", "epochs") if key not in attrs]
+        else:
+            missing = [key for key in ("source_version",) if key not in attrs]
+        if missing:
+            raise serializers.ValidationError({key: f"required for a {attrs['kind']} job" for key in missing})
+        return attrs
+
+
+class DatasetSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    name = serializers.CharField()

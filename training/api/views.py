@@ -1,0 +1,98 @@
+"""REST API of the model registry (read: any user; activate: staff) and of training jobs (staff only)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from training import selectors, services
+from training.api.filters import ModelVersionFilter, TrainingJobFilter
+from training.api.serializers import (
+    DatasetSerializer,
+    ModelVersionSerializer,
+    TrainingJobCreateSerializer,
+    TrainingJobSerializer,
+)
+from training.models import TrainingJob
+
+
+def _as_api_error(error: DjangoValidationError) -> ValidationError:
+    return ValidationError({"detail": error.messages})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Registered model versions, newest first"),
+    retrieve=extend_schema(summary="One model version with its metrics"),
+)
+class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ModelVersionSerializer
+    filterset_class = ModelVersionFilter
+    queryset = selectors.model_version_list()
+
+    def get_permissions(self):
+        return [IsAdminUser()] if self.action == "activate" else [IsAuthenticated()]
+
+    @extend_schema(summary="Make this version the one live recognition uses (staff)", request=None,
+                   responses={200: ModelVersionSerializer, 400: OpenApiResponse(description="no model file")})
+    @action(detail=True, methods=["post"])
+    def activate(self, request: Request, pk: str | None = None) -> Response:
+        try:
+            version = services.activate_model_version(self.get_object())
+        except DjangoValidationError as error:
+            raise _as_api_error(error) from error
+        return Response(self.get_serializer(version).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Training jobs, newest first (staff)"),
+    retrieve=extend_schema(summary="One training job with its progress, log tail and result (staff)"),
+)
+class TrainingJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = TrainingJobSerializer
+    filterset_class = TrainingJobFilter
+    permission_classes = [IsAdminUser]
+    queryset = selectors.training_job_list()
+
+    @extend_schema(summary="Queue a retrain or evaluate job (staff)", request=TrainingJobCreateSerializer,
+                   responses={201: TrainingJobSerializer})
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        form = TrainingJobCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        try:
+            if data["kind"] == TrainingJob.Kind.RETRAIN:
+                job = services.create_retrain_job(
+                    architecture=data["architecture"], epochs=data["epochs"], dataset=data["dataset"],
+                    name=data.get("name") or "", options=data.get("options") or {}, created_by=request.user,
+                )
+            else:
+                job = services.create_evaluate_job(
+                    version=data["source_version"], dataset=data["dataset"], split=data["split"], tta=data["tta"],
+                    created_by=request.user,
+                )
+        except DjangoValidationError as error:
+            raise _as_api_error(error) from error
+        return Response(TrainingJobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Cancel a queued or running job (staff)", request=None,
+                   responses={200: TrainingJobSerializer, 400: OpenApiResponse(description="already finished")})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        try:
+            job = services.cancel_job(self.get_object())
+        except DjangoValidationError as error:
+            raise _as_api_error(error) from error
+        return Response(TrainingJobSerializer(job).data)
+
+    @extend_schema(summary="Data sets found in TRAINING_DATA_ROOTS (staff)", responses=DatasetSerializer(many=True),
+                   filters=False)
+    @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
+    def datasets(self, request: Request) -> Response:
+        rows = [{"path": str(path), "name": path.name} for path in selectors.available_datasets()]
+        return Response(DatasetSerializer(rows, many=True).data)

@@ -1,0 +1,410 @@
+"""Writes: registering and activating model versions; creating, running and cancelling training jobs.
+
+Training and evaluation themselves live in `training.core` (plain Python); this module wires them to
+the database: a job's row is its progress report, its cancel switch and its result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from training import selectors
+from training.models import SHIPPED_NAME, ModelVersion, TrainingJob
+from training.signals import model_activated
+
+logger = logging.getLogger(__name__)
+
+RECOGNITION_GROUP = "recognition"
+LOG_TAIL_LINES = 40
+MAX_ATTEMPTS = 3
+MAX_EPOCHS = 500
+# TrainConfig fields a retrain job may set besides data, out, architecture and epochs.
+TRAIN_OPTIONS = {
+    "batch_size": int, "learning_rate": float, "optimizer": str, "limit": int, "augment": bool,
+    "jit_compile": bool, "seed": int, "class_weights": bool, "label_smoothing": float,
+    "early_stopping_patience": int, "plateau_patience": int,
+}
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
+
+
+# --- Model versions ------------------------------------------------------------------------------------
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        payload = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def read_artifact_info(model_dir: str | Path) -> dict[str, Any]:
+    """Architecture, data set, split, training config and metrics from an artifact directory's JSON files."""
+    model_dir = Path(model_dir)
+    config = _read_json(model_dir / "config.json")
+    metrics = _read_json(model_dir / "metrics.json")
+    metrics.pop("training", None)  # a copy of config.json
+    return {
+        "architecture": str(config.get("architecture", "")),
+        "dataset": str(metrics.get("data") or config.get("data") or ""),
+        "split": str(metrics.get("split") or config.get("test_split") or ""),
+        "training_config": config,
+        "metrics": metrics,
+    }
+
+
+def register_model_version(*, name: str, artifact_dir: str | Path) -> ModelVersion:
+    """Create (or refresh) the version called `name` from the artifacts in `artifact_dir`; never activates."""
+    artifact_dir = Path(artifact_dir)
+    if not (artifact_dir / "model.tflite").is_file():
+        raise ValidationError(f"{artifact_dir}: no model.tflite in this directory")
+    version, _ = ModelVersion.objects.update_or_create(
+        name=name, defaults={"artifact_dir": str(artifact_dir), **read_artifact_info(artifact_dir)}
+    )
+    return version
+
+
+def register_shipped_model() -> ModelVersion | None:
+    """Register settings.EMOTION_MODEL_DIR as version "shipped"; active when no other version is.
+
+    Idempotent (runs after every `migrate`); does nothing while the directory holds no model yet.
+    """
+    model_dir = Path(settings.EMOTION_MODEL_DIR)
+    if not (model_dir / "model.tflite").is_file():
+        logger.info("No shipped model at %s yet: nothing registered", model_dir)
+        return None
+    with transaction.atomic():
+        version = register_model_version(name=SHIPPED_NAME, artifact_dir=model_dir)
+        if not ModelVersion.objects.select_for_update().filter(is_active=True).exists():
+            # At migrate time no process serves recognition from the registry yet: no broadcast needed.
+            ModelVersion.objects.filter(pk=version.pk).update(is_active=True, activated_at=timezone.now())
+            version.refresh_from_db()
+    return version
+
+
+def activate_model_version(version: ModelVersion) -> ModelVersion:
+    """Make `version` the one active version; after the commit every live consumer switches to it."""
+    if not (Path(version.artifact_dir) / "model.tflite").is_file():
+        raise ValidationError(f"{version.name} cannot be activated: {version.artifact_dir} has no model.tflite")
+    with transaction.atomic():
+        # Lock the current active row and the target, so two activations serialise.
+        list(ModelVersion.objects.select_for_update().filter(Q(is_active=True) | Q(pk=version.pk)))
+        ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
+        ModelVersion.objects.filter(pk=version.pk).update(is_active=True, activated_at=timezone.now())
+        version.refresh_from_db()
+        transaction.on_commit(partial(broadcast_model_activated, version))
+    logger.info("Activated model version %s (%s)", version.name, version.artifact_dir)
+    return version
+
+
+def broadcast_model_activated(version: ModelVersion) -> None:
+    """Tell this process (signal `model_activated`) and all consumers (group "recognition") to switch."""
+    model_dir, label = str(version.artifact_dir), version.name
+    for receiver, result in model_activated.send_robust(
+        sender=ModelVersion, version=version, model_dir=model_dir, label=label
+    ):
+        if isinstance(result, Exception):
+            logger.error("model_activated receiver %r failed: %s", receiver, result)
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(
+            RECOGNITION_GROUP, {"type": "model.activated", "model_dir": model_dir, "label": label}
+        )
+    except Exception:  # the activation is committed; a broken channel layer must not undo the request
+        logger.exception("Could not broadcast the activation of %s", label)
+
+
+# --- Jobs: creation, dispatch, cancellation ---------------------------------------------------------------
+
+
+def _new_job_name(prefix: str) -> str:
+    return f"{prefix}-{timezone.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def _artifacts_dir() -> Path:
+    return Path(settings.TRAINING_ARTIFACTS_DIR)
+
+
+def _check_name(name: str) -> str:
+    if not NAME_PATTERN.match(name):
+        raise ValidationError("name: use lower-case letters, digits, '-' and '_' (at most 100)")
+    if TrainingJob.objects.filter(name=name).exists() or ModelVersion.objects.filter(name=name).exists():
+        raise ValidationError(f"name: {name!r} is taken")
+    if (_artifacts_dir() / name).exists():
+        raise ValidationError(f"name: {_artifacts_dir() / name} exists already")
+    return name
+
+
+def _check_dataset(dataset: str | Path) -> Path:
+    path = Path(dataset).resolve()
+    if path not in selectors.available_datasets():
+        raise ValidationError(f"dataset: {dataset} is not one of the data sets in TRAINING_DATA_ROOTS")
+    return path
+
+
+def _check_options(options: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(options) - set(TRAIN_OPTIONS)
+    if unknown:
+        raise ValidationError(f"unknown training option(s): {', '.join(sorted(unknown))}")
+    checked = {}
+    for key, value in options.items():
+        if value is None:
+            continue
+        kind = TRAIN_OPTIONS[key]
+        if kind is bool and not isinstance(value, bool):
+            raise ValidationError(f"{key}: expected true or false")
+        try:
+            checked[key] = kind(value)
+        except (TypeError, ValueError):
+            raise ValidationError(f"{key}: expected a {kind.__name__}") from None
+        if kind in (int, float) and checked[key] <= 0 and key != "label_smoothing":
+            raise ValidationError(f"{key}: must be positive")
+    return checked
+
+
+def create_retrain_job(
+    *,
+    architecture: str,
+    epochs: int,
+    dataset: str | Path,
+    created_by=None,
+    name: str = "",
+    options: dict[str, Any] | None = None,
+) -> TrainingJob:
+    """Queue training a new version on one of the available data sets (sent to Celery on commit)."""
+    if architecture not in selectors.ARCHITECTURES:
+        raise ValidationError(f"architecture: choose one of {', '.join(selectors.ARCHITECTURES)}")
+    if not 1 <= int(epochs) <= MAX_EPOCHS:
+        raise ValidationError(f"epochs: between 1 and {MAX_EPOCHS}")
+    data = _check_dataset(dataset)
+    name = _check_name(name) if name else _new_job_name(architecture)
+    parameters = {"architecture": architecture, "epochs": int(epochs), "data": str(data),
+                  **_check_options(options or {})}
+    job = TrainingJob.objects.create(
+        name=name, kind=TrainingJob.Kind.RETRAIN, parameters=parameters, total_epochs=int(epochs),
+        output_dir=str(_artifacts_dir() / name), created_by=created_by,
+    )
+    enqueue_job(job)
+    return job
+
+
+def create_evaluate_job(
+    *, version: ModelVersion, dataset: str | Path, split: str = "PrivateTest", created_by=None, tta: bool = False
+) -> TrainingJob:
+    """Queue evaluating `version` on a data set split; the metrics and plots land on the job."""
+    if split not in selectors.SPLITS:
+        raise ValidationError(f"split: choose one of {', '.join(selectors.SPLITS)}")
+    data = _check_dataset(dataset)
+    name = _new_job_name(f"eval-{version.name}"[:70])
+    job = TrainingJob.objects.create(
+        name=name, kind=TrainingJob.Kind.EVALUATE, source_version=version, created_by=created_by,
+        parameters={"data": str(data), "split": split, "tta": bool(tta)}, output_dir=str(_artifacts_dir() / name),
+    )
+    enqueue_job(job)
+    return job
+
+
+def enqueue_job(job: TrainingJob) -> None:
+    """Number this dispatch and send the job to the workers once the transaction commits."""
+    TrainingJob.objects.filter(pk=job.pk).update(dispatch=F("dispatch") + 1)
+    job.refresh_from_db(fields=["dispatch"])
+    transaction.on_commit(partial(_send_to_worker, job.pk, job.dispatch))
+
+
+def _send_to_worker(job_id: int, dispatch: int) -> None:
+    from training.tasks import run_training_job
+
+    queue = getattr(settings, "TRAINING_QUEUE", None)
+    try:
+        run_training_job.apply_async(args=(job_id, dispatch), **({"queue": queue} if queue else {}))
+    except Exception as exc:
+        logger.exception("Could not queue training job %s", job_id)
+        _finish(job_id, TrainingJob.State.FAILED, error=f"could not reach the task queue: {exc}")
+
+
+def cancel_job(job: TrainingJob) -> TrainingJob:
+    """A queued job is cancelled at once; a running one stops after its current epoch."""
+    with transaction.atomic():
+        locked = TrainingJob.objects.select_for_update().get(pk=job.pk)
+        if locked.state == TrainingJob.State.QUEUED:
+            locked.state, locked.finished_at = TrainingJob.State.CANCELLED, timezone.now()
+            locked.log_tail = _append(locked.log_tail, "cancelled before it started")
+        elif locked.state == TrainingJob.State.RUNNING:
+            locked.cancel_requested = True
+            locked.log_tail = _append(locked.log_tail, "cancel requested: stopping after the current epoch")
+        else:
+            raise ValidationError(f"{locked.name} has finished ({locked.state}); there is nothing to cancel")
+        locked.save()
+    return locked
+
+
+# --- Jobs: execution (called by the Celery task) ----------------------------------------------------------
+
+
+def _append(log: str, line: str) -> str:
+    stamped = f"[{timezone.now():%H:%M:%S}] {line}"
+    return "\n".join([*log.splitlines(), stamped][-LOG_TAIL_LINES:])
+
+
+def _update(job_id: int, *, line: str = "", **fields: Any) -> TrainingJob:
+    with transaction.atomic():
+        job = TrainingJob.objects.select_for_update().get(pk=job_id)
+        for key, value in fields.items():
+            setattr(job, key, value)
+        if line:
+            job.log_tail = _append(job.log_tail, line)
+        job.heartbeat_at = timezone.now()
+        job.save()
+    return job
+
+
+def _finish(job_id: int, state: str, *, error: str = "", line: str = "", **fields: Any) -> TrainingJob:
+    return _update(job_id, state=state, error=error, finished_at=timezone.now(),
+                   line=line or (f"failed: {error}" if error else state.lower()), **fields)
+
+
+def _start(job_id: int, dispatch: int, worker: str) -> tuple[TrainingJob | None, bool]:
+    """Claim the job for this run: (job, resume) or (None, False) when there is nothing to run."""
+    with transaction.atomic():
+        job = TrainingJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None:
+            logger.warning("Training job %s no longer exists", job_id)
+            return None, False
+        if dispatch < job.dispatch or job.is_finished:
+            logger.info("Skipping %s: message %s is stale or the job has finished", job.name, dispatch)
+            return None, False
+        resume = job.state == TrainingJob.State.RUNNING  # the previous run's worker was lost
+        now = timezone.now()
+        if resume and job.cancel_requested:
+            job.state, job.finished_at = TrainingJob.State.CANCELLED, now
+            job.log_tail = _append(job.log_tail, "cancelled (the worker was lost after the cancel request)")
+            job.save()
+            return None, False
+        if job.attempts >= MAX_ATTEMPTS:
+            job.state, job.finished_at = TrainingJob.State.FAILED, now
+            job.error = f"gave up after {job.attempts} attempts: the worker was lost each time"
+            job.log_tail = _append(job.log_tail, job.error)
+            job.save()
+            return None, False
+        job.attempts += 1
+        job.state, job.worker, job.heartbeat_at = TrainingJob.State.RUNNING, worker, now
+        job.started_at = job.started_at or now
+        job.log_tail = _append(job.log_tail, (
+            f"restarted on {worker} (attempt {job.attempts}): the previous worker was lost; resuming from "
+            "the last checkpoint" if resume else f"started on {worker}"
+        ))
+        job.save()
+    return job, resume
+
+
+def run_job(job_id: int, *, dispatch: int, worker: str = "") -> TrainingJob | None:
+    """Run a queued job to SUCCEEDED, FAILED or CANCELLED; never raises for a failure of the job itself."""
+    from training.core.trainer import TrainingCancelled
+
+    job, resume = _start(job_id, dispatch, worker)
+    if job is None:
+        return None
+    try:
+        if job.kind == TrainingJob.Kind.RETRAIN:
+            return _run_retrain(job, resume=resume)
+        return _run_evaluate(job)
+    except TrainingCancelled:
+        return _finish(job.pk, TrainingJob.State.CANCELLED, line="cancelled")
+    except Exception as exc:  # the job failed, not the worker: record why and leave the registry alone
+        logger.exception("Training job %s failed", job.name)
+        return _finish(job.pk, TrainingJob.State.FAILED, error=describe_error(exc))
+
+
+def describe_error(exc: Exception) -> str:
+    from training.core.data import DataFormatError
+
+    if isinstance(exc, DataFormatError | ValidationError | FileNotFoundError | ValueError):
+        return "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def epoch_callback(job_id: int) -> Callable:
+    """Write each finished epoch to the job row; raise TrainingCancelled when a cancel was requested."""
+    from training.core.trainer import EpochReport, TrainingCancelled
+
+    def on_epoch(report: EpochReport) -> None:
+        job = _update(
+            job_id,
+            current_epoch=report.epoch,
+            progress=min(95, round(95 * report.epoch / max(report.epochs, 1))),
+            line=(f"epoch {report.epoch}/{report.epochs}: loss {report.loss:.4f} acc {report.accuracy:.4f} "
+                  f"val_loss {report.val_loss:.4f} val_acc {report.val_accuracy:.4f} ({report.seconds:.0f}s)"),
+        )
+        if job.cancel_requested:
+            raise TrainingCancelled(f"cancel requested after epoch {report.epoch}")
+
+    return on_epoch
+
+
+def _run_retrain(job: TrainingJob, *, resume: bool) -> TrainingJob:
+    from training.core.trainer import TrainConfig, train
+
+    parameters = dict(job.parameters)
+    options = {key: parameters[key] for key in TRAIN_OPTIONS if key in parameters}
+    config = TrainConfig(
+        data=parameters["data"], out=job.output_dir, architecture=parameters["architecture"],
+        epochs=int(parameters["epochs"]), command=f"training job {job.name}", **options,
+    )
+    train(config, resume=resume, on_epoch=epoch_callback(job.pk), verbose=0)
+    version = register_model_version(name=job.name, artifact_dir=job.output_dir)
+    accuracy = version.accuracy
+    return _finish(job.pk, TrainingJob.State.SUCCEEDED, progress=100, result_version=version, metrics=version.metrics,
+                   line=f"registered version {version.name}" + (f" (accuracy {accuracy:.4f})" if accuracy else ""))
+
+
+def _run_evaluate(job: TrainingJob) -> TrainingJob:
+    from training.core.data import load_dataset
+    from training.core.evaluate import evaluate_split, write_evaluation
+
+    version = job.source_version
+    if version is None:
+        raise ValueError("the version to evaluate has been deleted")
+    parameters = job.parameters
+    dataset = load_dataset(parameters["data"])
+    _update(job.pk, progress=20, line=f"loaded {len(dataset)} images from {parameters['data']}")
+    metrics = evaluate_split(version.artifact_dir, dataset, parameters.get("split"), data_path=parameters["data"],
+                             tta=bool(parameters.get("tta")))
+    out = Path(job.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_evaluation(version.artifact_dir, metrics, json_path=out / "metrics.json", command=f"training job {job.name}")
+    if TrainingJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
+        return _finish(job.pk, TrainingJob.State.CANCELLED, line="cancelled (the evaluation had finished)")
+    return _finish(job.pk, TrainingJob.State.SUCCEEDED, progress=100, metrics=metrics,
+                   line=f"{version.name} on {metrics.get('split') or 'all rows'}: accuracy {metrics['accuracy']:.4f}")
+
+
+def recover_interrupted_jobs(worker: str) -> list[TrainingJob]:
+    """Re-dispatch jobs this worker node was running when it died (it has just started, so none still run).
+
+    With Redis, acks_late also redelivers the message after the visibility timeout; the dispatch
+    number makes whichever message arrives second a no-op. kombu's filesystem transport does not
+    redeliver, so this is what saves the job there.
+    """
+    jobs = list(TrainingJob.objects.filter(state=TrainingJob.State.RUNNING, worker=worker))
+    for job in jobs:
+        _update(job.pk, line=f"{worker} restarted while running this job: queued again to resume")
+        enqueue_job(job)
+    return jobs

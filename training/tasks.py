@@ -1,0 +1,38 @@
+"""Celery tasks: thin wrappers around training.services."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.signals import worker_ready
+
+from training import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, name="training.run_job", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def run_training_job(self, job_id: int, dispatch: int = 1) -> str:
+    """Run one training job; `dispatch` tells a stale redelivered message from the current one.
+
+    acks_late + reject_on_worker_lost: a worker killed mid-job leaves the message unacknowledged, so
+    the broker delivers it again (Redis: after the visibility timeout) and the job resumes.
+    """
+    job = services.run_job(job_id, dispatch=dispatch, worker=self.request.hostname or "")
+    return job.state if job is not None else "skipped"
+
+
+@worker_ready.connect
+def _recover_interrupted_jobs(sender=None, **kwargs) -> None:
+    """A worker that starts again re-queues the jobs it was running when it stopped."""
+    hostname = getattr(sender, "hostname", "")
+    if not hostname:
+        return
+    try:
+        jobs = services.recover_interrupted_jobs(hostname)
+    except Exception:  # e.g. the database is not migrated yet: the worker must still start
+        logger.exception("Could not look for interrupted training jobs")
+        return
+    for job in jobs:
+        logger.warning("Re-queued interrupted training job %s", job.name)
