@@ -9,4 +9,7 @@ urlpatterns = [
 urlpatterns += [
     path("live/", views.live, name="live"),
     path("history/", views.history, name="history"),
+    path("history/<int:session_id>/", views.history_detail, name="history-detail"),
+    path("history/<int:session_id>/export.csv", views.history_export_csv, name="history-export-csv"),
+    path("history/<int:session_id>/export.json", views.history_export_json, name="history-export-json"),
 ]

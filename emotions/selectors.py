@@ -1,0 +1,116 @@
+"""Reads for the history pages: a user's sessions, and the emotions over time within and across them."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import Avg, Count, F, IntegerField, Max, OuterRef, QuerySet, Subquery
+from django.db.models.expressions import ExpressionWrapper
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from emotions.models import CaptureSession, Detection
+from emotions.recognition.labels import EMOTIONS
+
+TIMELINE_POINTS = 600  # a longer session is averaged into this many time buckets
+EXPORT_FIELDS = ("frame_index", "offset_ms", "face_index", "x", "y", "width", "height", "emotion", *EMOTIONS)
+
+
+def user_sessions(*, user: AbstractBaseUser) -> QuerySet[CaptureSession]:
+    """The user's sessions, newest first, with `face_count` and `dominant_emotion` (most frequent)."""
+    dominant = (
+        Detection.objects.filter(session=OuterRef("pk"))
+        .values("emotion")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "emotion")
+        .values("emotion")[:1]
+    )
+    return (
+        CaptureSession.objects.filter(user=user)
+        .annotate(face_count=Count("detections"), dominant_emotion=Subquery(dominant))
+        .order_by("-started_at", "-id")  # Meta.ordering does not apply to a GROUP BY query
+    )
+
+
+def user_session(*, user: AbstractBaseUser, session_id: int) -> CaptureSession | None:
+    """One of the user's sessions (annotated like `user_sessions`), or None: no one sees another's."""
+    return user_sessions(user=user).filter(pk=session_id).first()
+
+
+def session_detections(*, session: CaptureSession) -> QuerySet[Detection]:
+    return session.detections.order_by("offset_ms", "frame_index", "face_index")
+
+
+def session_timeline(*, session: CaptureSession, max_points: int = TIMELINE_POINTS) -> dict[str, Any]:
+    """The seven probabilities over time for the main face (face_index 0, the largest in its frame).
+
+    Returns `{"seconds": [...], "series": {emotion: [...]}}`; a long session is averaged over
+    equal time buckets so the chart never has more than `max_points` points.
+    """
+    main_face = session.detections.filter(face_index=0)
+    last_ms = main_face.aggregate(last=Max("offset_ms"))["last"]
+    if last_ms is None:
+        return {"seconds": [], "series": {emotion: [] for emotion in EMOTIONS}}
+    bucket_ms = max(1, math.ceil((last_ms + 1) / max_points))
+    rows = (
+        main_face.annotate(bucket=ExpressionWrapper(F("offset_ms") / bucket_ms, output_field=IntegerField()))
+        .values("bucket")
+        .annotate(**{f"mean_{emotion}": Avg(emotion) for emotion in EMOTIONS}, at_ms=Avg("offset_ms"))
+        .order_by("bucket")
+    )
+    timeline: dict[str, Any] = {"seconds": [], "series": {emotion: [] for emotion in EMOTIONS}}
+    for row in rows:
+        timeline["seconds"].append(round(row["at_ms"] / 1000, 2))
+        for emotion in EMOTIONS:
+            timeline["series"][emotion].append(round(row[f"mean_{emotion}"], 4))
+    return timeline
+
+
+def session_distribution(*, session: CaptureSession) -> dict[str, int]:
+    """How many detections (all faces) had each emotion as their top one, in `EMOTIONS` order."""
+    rows = session.detections.values("emotion").annotate(count=Count("pk")).values_list("emotion", "count")
+    counts = dict(rows)
+    return {emotion: counts.get(emotion, 0) for emotion in EMOTIONS}
+
+
+def daily_emotion_mix(*, user: AbstractBaseUser, days: int = 30) -> list[dict[str, Any]]:
+    """Per day with sessions (by session start, in the current time zone): detections per emotion.
+
+    Returns `[{"day": "2025-01-31", "counts": {emotion: n}, "total": n}, ...]`, oldest first.
+    """
+    since = timezone.now() - timedelta(days=days)
+    rows = (
+        Detection.objects.filter(session__user=user, session__started_at__gte=since)
+        .annotate(day=TruncDate("session__started_at"))
+        .values("day", "emotion")
+        .annotate(count=Count("pk"))
+        .order_by("day")
+    )
+    mix: dict[str, dict[str, int]] = {}
+    for row in rows:
+        counts = mix.setdefault(row["day"].isoformat(), dict.fromkeys(EMOTIONS, 0))
+        counts[row["emotion"]] += row["count"]
+    return [{"day": day, "counts": counts, "total": sum(counts.values())} for day, counts in mix.items()]
+
+
+def session_summary(*, session: CaptureSession) -> dict[str, Any]:
+    """The session's own fields, as exported with its detections."""
+    return {
+        "id": session.pk,
+        "started_at": session.started_at.isoformat(),
+        "ended_at": session.ended_at.isoformat() if session.ended_at else None,
+        "duration_seconds": session.duration_seconds,
+        "model_version": session.model_version,
+        "frames_received": session.frames_received,
+        "frames_processed": session.frames_processed,
+        "frames_dropped": session.frames_dropped,
+        "client_info": session.client_info,
+    }
+
+
+def export_rows(*, session: CaptureSession) -> QuerySet:
+    """The detections of a session as tuples in `EXPORT_FIELDS` order (streamed from the database)."""
+    return session_detections(session=session).values_list(*EXPORT_FIELDS)

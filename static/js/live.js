@@ -1,0 +1,347 @@
+// Live page: camera frames → JPEG → WebSocket → faces drawn over the video.
+// At most MAX_IN_FLIGHT frames wait for an answer; the next frame is sent when one arrives,
+// so a slow server lowers the frame rate instead of building a queue.
+"use strict";
+
+(() => {
+  const root = document.getElementById("live");
+  if (!root) return;
+
+  const MAX_IN_FLIGHT = 2;
+  const MAX_WIDTH = 640;
+  const MAX_HEIGHT = 480;
+  const JPEG_QUALITY = 0.8;
+  const MAX_FPS = Number(root.dataset.maxFps) || 15;
+  const FRAME_TIMEOUT_MS = 5000; // a frame unanswered this long no longer counts as in flight
+  const STOP_TIMEOUT_MS = 10000;
+  const MODEL_UNAVAILABLE = 4503; // close code sent by the server
+
+  const $ = (id) => document.getElementById(id);
+  const el = {
+    start: $("start"), stop: $("stop"), status: $("status"), stage: $("stage"), video: $("video"),
+    overlay: $("overlay"), capture: $("capture"), fps: $("fps"), latency: $("latency"),
+    serverMs: $("server-ms"), model: $("model"), session: $("session"), faces: $("faces"), bars: $("bars"),
+  };
+  const emotions = [...el.bars.querySelectorAll("li")].map((li) => li.dataset.emotion);
+  const rootStyle = getComputedStyle(document.documentElement);
+  const colours = Object.fromEntries(emotions.map((e) => [e, rootStyle.getPropertyValue(`--${e}`).trim() || "#3656d8"]));
+  const overlayContext = el.overlay.getContext("2d");
+  const captureContext = el.capture.getContext("2d");
+
+  const state = {
+    running: false, stopping: false, camera: null, socket: null, sessionId: null, sessionActive: false,
+    nextFrame: 0, inFlight: new Map(), encoding: false, lastSent: 0, timer: null, watchdog: null,
+    reconnects: 0, reconnectTimer: null, stopTimer: null, resultTimes: [], latencies: [], width: 0, height: 0,
+  };
+
+  const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
+  function setStatus(kind, text, link) {
+    el.status.dataset.state = kind;
+    el.status.textContent = text;
+    if (link) {
+      el.status.append(" ");
+      const anchor = document.createElement("a");
+      anchor.href = link.href;
+      anchor.textContent = link.text;
+      el.status.append(anchor);
+    }
+  }
+
+  // --- camera ---------------------------------------------------------------------------------
+
+  async function start() {
+    if (state.running) return;
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      setStatus("error", "This browser cannot use a camera on this page (it needs HTTPS or localhost).");
+      return;
+    }
+    el.start.disabled = true;
+    setStatus("starting", "Asking for the camera…");
+    try {
+      state.camera = await navigator.mediaDevices.getUserMedia({
+        video: { width: { ideal: MAX_WIDTH }, height: { ideal: MAX_HEIGHT } }, audio: false,
+      });
+    } catch (error) {
+      el.start.disabled = false;
+      const name = (error && error.name) || String(error);
+      if (name === "NotAllowedError" || name === "SecurityError") {
+        setStatus("refused", "Camera access was refused. Allow the camera for this site (icon in the address bar), then press Start again.");
+      } else if (name === "NotFoundError" || name === "OverconstrainedError") {
+        setStatus("refused", "No camera was found. Connect one, then press Start again.");
+      } else {
+        setStatus("refused", `The camera could not be started (${name}). Is another program using it?`);
+      }
+      return;
+    }
+    el.video.srcObject = state.camera;
+    await el.video.play().catch(() => {});
+    await new Promise((resolve) => {
+      if (el.video.videoWidth) resolve();
+      else el.video.addEventListener("loadedmetadata", resolve, { once: true });
+    });
+    sizeCanvases();
+    el.stage.classList.add("active");
+    state.running = true;
+    state.stopping = false;
+    state.reconnects = 0;
+    el.stop.disabled = false;
+    state.watchdog = setInterval(pump, 1000);
+    connect();
+  }
+
+  function sizeCanvases() {
+    const scale = Math.min(1, MAX_WIDTH / el.video.videoWidth, MAX_HEIGHT / el.video.videoHeight);
+    state.width = Math.round(el.video.videoWidth * scale);
+    state.height = Math.round(el.video.videoHeight * scale);
+    for (const canvas of [el.capture, el.overlay]) {
+      canvas.width = state.width;
+      canvas.height = state.height;
+    }
+    el.stage.style.aspectRatio = `${state.width} / ${state.height}`;
+  }
+
+  function stopCamera() {
+    if (state.camera) state.camera.getTracks().forEach((track) => track.stop());
+    state.camera = null;
+    el.video.srcObject = null;
+    el.stage.classList.remove("active");
+    overlayContext.clearRect(0, 0, el.overlay.width, el.overlay.height);
+    clearInterval(state.watchdog);
+  }
+
+  // --- connection -----------------------------------------------------------------------------
+
+  function connect() {
+    clearTimeout(state.reconnectTimer);
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
+    socket.binaryType = "arraybuffer";
+    state.socket = socket;
+    state.sessionActive = false;
+    if (!state.reconnects) setStatus("connecting", "Connecting to the server…");
+    socket.addEventListener("open", () => {
+      socket.send(JSON.stringify({ type: "start", width: state.width, height: state.height }));
+    });
+    socket.addEventListener("message", (event) => {
+      if (socket !== state.socket || typeof event.data !== "string") return;
+      try {
+        handleMessage(JSON.parse(event.data));
+      } catch (error) {
+        console.error("bad message from the server", error);
+      }
+    });
+    socket.addEventListener("close", (event) => {
+      if (socket === state.socket) handleClose(event);
+    });
+  }
+
+  function handleClose(event) {
+    state.socket = null;
+    state.sessionActive = false;
+    state.inFlight.clear();
+    state.encoding = false;
+    if (state.stopping) {
+      finishStop(null);
+      return;
+    }
+    if (!state.running) return;
+    if (event.code === MODEL_UNAVAILABLE) {
+      setStatus("error", "The server has no recognition model loaded, so it cannot recognise faces. Ask an administrator.");
+      state.running = false;
+      stopCamera();
+      el.start.disabled = false;
+      el.stop.disabled = true;
+      return;
+    }
+    state.reconnects += 1;
+    const delay = Math.min(10000, 1000 * 2 ** Math.min(state.reconnects - 1, 4));
+    setStatus("reconnecting", `The connection to the server dropped. Reconnecting in ${Math.round(delay / 1000)} s…`);
+    state.reconnectTimer = setTimeout(connect, delay);
+  }
+
+  function handleMessage(message) {
+    switch (message.type) {
+      case "session":
+        if (message.id !== state.sessionId) {
+          state.sessionId = message.id;
+          state.nextFrame = 0;
+          state.inFlight.clear();
+        }
+        state.sessionActive = true;
+        state.reconnects = 0;
+        el.session.textContent = `#${message.id}`;
+        el.model.textContent = message.model || "–";
+        setStatus("running", "Live: recognising faces.");
+        pump();
+        break;
+      case "result":
+        recordLatency(answered(message.frame));
+        showResult(message);
+        if (el.status.dataset.state !== "running") setStatus("running", "Live: recognising faces.");
+        pump();
+        break;
+      case "dropped":
+        answered(message.frame);
+        pump();
+        break;
+      case "error":
+        if (message.frame !== undefined) answered(message.frame);
+        setStatus("error", `The server could not use a frame: ${message.error}`);
+        pump();
+        break;
+      case "model":
+        el.model.textContent = message.label;
+        break;
+      case "stopped":
+        finishStop(message);
+        break;
+      default:
+        break;
+    }
+  }
+
+  // --- frames ---------------------------------------------------------------------------------
+
+  function answered(frame) {
+    const sentAt = state.inFlight.get(frame);
+    state.inFlight.delete(frame);
+    return sentAt === undefined ? null : performance.now() - sentAt;
+  }
+
+  function pump() {
+    clearTimeout(state.timer);
+    state.timer = null;
+    const socket = state.socket;
+    if (!state.running || !state.sessionActive || !socket || socket.readyState !== WebSocket.OPEN) return;
+    const now = performance.now();
+    for (const [frame, sentAt] of state.inFlight) {
+      if (now - sentAt > FRAME_TIMEOUT_MS) state.inFlight.delete(frame);
+    }
+    if (state.encoding || state.inFlight.size >= MAX_IN_FLIGHT) return;
+    const wait = state.lastSent + 1000 / MAX_FPS - now;
+    if (wait > 0 || el.video.readyState < 2) {
+      state.timer = setTimeout(pump, Math.max(wait, 20));
+      return;
+    }
+    state.encoding = true;
+    state.lastSent = now;
+    captureContext.drawImage(el.video, 0, 0, state.width, state.height);
+    el.capture.toBlob((blob) => {
+      if (!blob) {
+        state.encoding = false;
+        return;
+      }
+      blob.arrayBuffer().then((buffer) => {
+        state.encoding = false;
+        if (socket !== state.socket || socket.readyState !== WebSocket.OPEN || !state.sessionActive) return;
+        state.inFlight.set(state.nextFrame, performance.now());
+        state.nextFrame += 1;
+        socket.send(buffer);
+        pump();
+      });
+    }, "image/jpeg", JPEG_QUALITY);
+  }
+
+  function recordLatency(ms) {
+    const now = performance.now();
+    state.resultTimes.push(now);
+    while (state.resultTimes.length && now - state.resultTimes[0] > 2000) state.resultTimes.shift();
+    el.fps.textContent = `${(state.resultTimes.length / 2).toFixed(1)} fps`;
+    if (ms === null) return;
+    state.latencies.push(ms);
+    if (state.latencies.length > 20) state.latencies.shift();
+    const mean = state.latencies.reduce((sum, value) => sum + value, 0) / state.latencies.length;
+    el.latency.textContent = `${Math.round(mean)} ms`;
+  }
+
+  function showResult(message) {
+    el.serverMs.textContent = `${message.ms} ms`;
+    const faces = message.faces || [];
+    drawOverlay(faces);
+    el.faces.replaceChildren(...faces.map((face) => {
+      const item = document.createElement("li");
+      const confidence = face.scores[face.emotion];
+      item.dataset.emotion = face.emotion;
+      item.dataset.confidence = confidence.toFixed(3);
+      item.dataset.box = face.box.join(",");
+      item.textContent = `${capitalise(face.emotion)} ${Math.round(confidence * 100)}% — ${face.box[2]}×${face.box[3]} px at (${face.box[0]}, ${face.box[1]})`;
+      return item;
+    }));
+    const largest = faces[0];
+    for (const item of el.bars.querySelectorAll("li")) {
+      const value = largest ? largest.scores[item.dataset.emotion] : 0;
+      item.querySelector(".fill").style.width = `${Math.round(value * 100)}%`;
+      item.querySelector(".value").textContent = largest ? `${Math.round(value * 100)}%` : "–";
+    }
+  }
+
+  function drawOverlay(faces) {
+    const context = overlayContext;
+    context.clearRect(0, 0, el.overlay.width, el.overlay.height);
+    const fontSize = Math.max(14, Math.round(el.overlay.width / 36));
+    context.font = `600 ${fontSize}px system-ui, sans-serif`;
+    context.textBaseline = "top";
+    for (const face of faces) {
+      const [x, y, w, h] = face.box;
+      const colour = colours[face.emotion] || "#3656d8";
+      context.lineWidth = 3;
+      context.strokeStyle = colour;
+      context.strokeRect(x, y, w, h);
+      const label = `${capitalise(face.emotion)} ${Math.round(face.scores[face.emotion] * 100)}%`;
+      const labelWidth = context.measureText(label).width + 10;
+      const labelHeight = fontSize + 8;
+      const labelY = y >= labelHeight ? y - labelHeight : y + h;
+      context.fillStyle = colour;
+      context.fillRect(x - 1.5, labelY, labelWidth, labelHeight);
+      context.fillStyle = face.emotion === "happy" ? "#222" : "#fff";
+      context.fillText(label, x + 4, labelY + 4);
+    }
+  }
+
+  // --- stop -----------------------------------------------------------------------------------
+
+  function stop() {
+    if (!state.running) return;
+    state.running = false;
+    el.stop.disabled = true;
+    clearTimeout(state.timer);
+    clearTimeout(state.reconnectTimer);
+    stopCamera();
+    const socket = state.socket;
+    if (socket && socket.readyState === WebSocket.OPEN && state.sessionActive) {
+      state.stopping = true;
+      state.sessionActive = false;
+      setStatus("stopping", "Saving the session…");
+      socket.send(JSON.stringify({ type: "stop" }));
+      state.stopTimer = setTimeout(() => finishStop(null), STOP_TIMEOUT_MS);
+    } else {
+      finishStop(null);
+    }
+  }
+
+  function finishStop(message) {
+    clearTimeout(state.stopTimer);
+    const socket = state.socket;
+    state.socket = null;
+    state.stopping = false;
+    state.sessionActive = false;
+    state.inFlight.clear();
+    if (socket) socket.close(1000);
+    el.start.disabled = false;
+    el.stop.disabled = true;
+    if (message) {
+      const link = { href: `${root.dataset.historyUrl}${message.id}/`, text: "See its charts." };
+      setStatus("stopped", `Session saved: ${message.frames} frames, ${message.faces} faces.`, link);
+      root.dataset.lastSession = String(message.id);
+    } else {
+      setStatus("stopped", "Stopped.");
+    }
+  }
+
+  el.start.addEventListener("click", start);
+  el.stop.addEventListener("click", stop);
+  window.addEventListener("pagehide", () => {
+    if (state.socket) state.socket.close(1000); // the server writes the session at disconnect
+  });
+})();

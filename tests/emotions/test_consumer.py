@@ -1,0 +1,281 @@
+"""The live WebSocket protocol, through Channels' WebsocketCommunicator."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser
+from django.test import Client
+
+from emotions import consumers, recognizer, services
+from emotions.models import CaptureSession, Detection
+from emotions.recognition.labels import EMOTIONS
+from emotions.routing import websocket_urlpatterns
+from fer_site.asgi import application
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("recognition_model")]
+
+TIMEOUT = 20  # seconds: generous, the machine may be busy
+
+
+async def open_socket(user, *, headers=()) -> tuple[WebsocketCommunicator, dict]:
+    """A connected communicator for `user` and the `session` message that opens the conversation."""
+    communicator = WebsocketCommunicator(
+        URLRouter(websocket_urlpatterns), "/ws/live/", headers=[(b"user-agent", b"pytest-agent/1.0"), *headers]
+    )
+    communicator.scope["user"] = user
+    connected, _ = await communicator.connect(timeout=TIMEOUT)
+    assert connected
+    hello = await communicator.receive_json_from(timeout=TIMEOUT)
+    assert hello["type"] == "session"
+    return communicator, hello
+
+
+async def send_frame(communicator: WebsocketCommunicator, data: bytes) -> None:
+    """A binary message (also an empty one, which `send_to` refuses)."""
+    await communicator.send_input({"type": "websocket.receive", "bytes": data})
+
+
+async def receive(communicator: WebsocketCommunicator) -> dict:
+    return await communicator.receive_json_from(timeout=TIMEOUT)
+
+
+@sync_to_async
+def get_session(session_id: int) -> CaptureSession:
+    return CaptureSession.objects.get(pk=session_id)
+
+
+@sync_to_async
+def detection_count(session_id: int) -> int:
+    return Detection.objects.filter(session_id=session_id).count()
+
+
+async def test_a_frame_is_answered_with_the_faces_and_stored(user, face_jpeg, tiny_model_dir):
+    communicator, hello = await open_socket(user)
+    assert hello["model"] == tiny_model_dir.name
+    await send_frame(communicator, face_jpeg)
+    result = await receive(communicator)
+
+    assert result["type"] == "result"
+    assert result["frame"] == 0
+    assert isinstance(result["ms"], float) and result["ms"] >= 0
+    (face,) = result["faces"]
+    assert len(face["box"]) == 4 and all(isinstance(v, int) for v in face["box"])
+    assert face["box"][2] > 40 and face["box"][3] > 40
+    assert face["emotion"] in EMOTIONS
+    assert list(face["scores"]) == list(EMOTIONS)
+    assert face["emotion"] == max(face["scores"], key=face["scores"].get)
+    await communicator.disconnect(timeout=TIMEOUT)
+
+    session = await get_session(hello["id"])
+    assert session.user_id == user.pk
+    assert session.ended_at is not None
+    assert session.model_version == await sync_to_async(services.current_model_label)() == tiny_model_dir.name
+    assert (session.frames_received, session.frames_processed, session.frames_dropped) == (1, 1, 0)
+    assert session.client_info["user_agent"] == "pytest-agent/1.0"
+    detection = await sync_to_async(Detection.objects.get)(session=session)
+    assert (detection.frame_index, detection.face_index) == (0, 0)
+    assert detection.box == face["box"]
+    assert detection.emotion == face["emotion"]
+    assert detection.scores == pytest.approx(face["scores"])
+
+
+async def test_anonymous_connections_are_refused():
+    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/live/")
+    communicator.scope["user"] = AnonymousUser()
+    connected, _ = await communicator.connect(timeout=TIMEOUT)
+    assert not connected
+    assert await sync_to_async(CaptureSession.objects.count)() == 0
+
+
+async def test_the_django_session_cookie_authenticates_through_the_asgi_application(user):
+    origin = (b"origin", b"http://testserver")
+    anonymous = WebsocketCommunicator(application, "/ws/live/", headers=[origin])
+    connected, _ = await anonymous.connect(timeout=TIMEOUT)
+    assert not connected
+
+    client = Client()
+    await sync_to_async(client.force_login)(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    signed_in = WebsocketCommunicator(application, "/ws/live/", headers=[origin, (b"cookie", cookie)])
+    connected, _ = await signed_in.connect(timeout=TIMEOUT)
+    assert connected
+    hello = await signed_in.receive_json_from(timeout=TIMEOUT)
+    assert hello["type"] == "session"
+    await signed_in.disconnect(timeout=TIMEOUT)
+    assert (await get_session(hello["id"])).user_id == user.pk
+
+
+@pytest.mark.parametrize(
+    ("make_frame", "message"),
+    [
+        (lambda jpeg, limit: b"", "empty"),
+        (lambda jpeg, limit: b"GIF89a not what we take", "not a JPEG or PNG"),
+        (lambda jpeg, limit: jpeg[: len(jpeg) // 2], "truncated"),
+        (lambda jpeg, limit: jpeg + b"\0" * (limit + 1 - len(jpeg)), "limit is 2 MB"),
+    ],
+    ids=["empty", "not-an-image", "truncated", "oversized"],
+)
+async def test_a_bad_frame_gets_an_error_and_the_session_goes_on(user, face_jpeg, settings, make_frame, message):
+    communicator, hello = await open_socket(user)
+    await send_frame(communicator, make_frame(face_jpeg, settings.MAX_FRAME_BYTES))
+    error = await receive(communicator)
+    assert error["type"] == "error"
+    assert error["frame"] == 0
+    assert message in error["error"]
+
+    await send_frame(communicator, face_jpeg)
+    result = await receive(communicator)
+    assert result["type"] == "result" and result["frame"] == 1 and len(result["faces"]) == 1
+    await communicator.disconnect(timeout=TIMEOUT)
+    session = await get_session(hello["id"])
+    assert (session.frames_received, session.frames_processed) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("this is not JSON", "invalid JSON"),
+        ("", "invalid JSON"),
+        ("[1, 2]", '"type"'),
+        ('{"kind": "start"}', '"type"'),
+        ('{"type": "dance"}', "unknown message type 'dance'"),
+    ],
+)
+async def test_a_bad_control_message_gets_an_error_and_the_session_goes_on(user, face_jpeg, text, message):
+    communicator, _ = await open_socket(user)
+    await communicator.send_input({"type": "websocket.receive", "text": text})
+    error = await receive(communicator)
+    assert error["type"] == "error"
+    assert message in error["error"]
+
+    await send_frame(communicator, face_jpeg)
+    assert (await receive(communicator))["type"] == "result"
+    await communicator.disconnect(timeout=TIMEOUT)
+
+
+async def test_frames_beyond_two_in_flight_are_dropped_and_counted(user, face_jpeg, monkeypatch):
+    release = threading.Event()
+    real_analyse = services.analyse_frame
+
+    def slow_analyse(stream, data):
+        release.wait(TIMEOUT)
+        return real_analyse(stream, data)
+
+    monkeypatch.setattr(services, "analyse_frame", slow_analyse)
+    communicator, hello = await open_socket(user)
+    for _ in range(5):
+        await send_frame(communicator, face_jpeg)
+    dropped = [await receive(communicator) for _ in range(3)]
+    assert dropped == [{"type": "dropped", "frame": frame} for frame in (2, 3, 4)]
+
+    release.set()
+    results = [await receive(communicator) for _ in range(2)]
+    assert [(r["type"], r["frame"]) for r in results] == [("result", 0), ("result", 1)]
+    await communicator.disconnect(timeout=TIMEOUT)
+
+    session = await get_session(hello["id"])
+    assert (session.frames_received, session.frames_processed, session.frames_dropped) == (5, 2, 3)
+    assert await detection_count(hello["id"]) == 2
+
+
+async def test_detections_are_buffered_and_written_at_disconnect(user, face_jpeg, monkeypatch):
+    monkeypatch.setattr(consumers, "FLUSH_INTERVAL", 3600)
+    communicator, hello = await open_socket(user)
+    for frame in range(3):
+        await send_frame(communicator, face_jpeg)
+        assert (await receive(communicator))["frame"] == frame
+    assert await detection_count(hello["id"]) == 0  # still in memory: no write per frame
+
+    await communicator.disconnect(timeout=TIMEOUT)
+    assert await detection_count(hello["id"]) == 3
+    session = await get_session(hello["id"])
+    assert session.ended_at is not None
+    assert (session.frames_received, session.frames_processed) == (3, 3)
+
+
+async def test_detections_are_written_while_the_session_runs(user, face_jpeg, monkeypatch):
+    monkeypatch.setattr(consumers, "FLUSH_INTERVAL", 0.1)
+    communicator, hello = await open_socket(user)
+    await send_frame(communicator, face_jpeg)
+    assert (await receive(communicator))["type"] == "result"
+    for _ in range(100):
+        if await detection_count(hello["id"]):
+            break
+        await asyncio.sleep(0.05)
+    assert await detection_count(hello["id"]) == 1
+    session = await get_session(hello["id"])
+    assert session.ended_at is None and session.frames_processed == 1
+    await communicator.disconnect(timeout=TIMEOUT)
+
+
+async def test_stop_and_start_messages_end_and_begin_sessions(user, face_jpeg):
+    communicator, first = await open_socket(user)
+    await communicator.send_json_to({"type": "start", "width": 640, "height": 480})
+    again = await receive(communicator)
+    assert again["type"] == "session" and again["id"] == first["id"]  # a running session is kept
+
+    await send_frame(communicator, face_jpeg)
+    assert (await receive(communicator))["type"] == "result"
+    await communicator.send_json_to({"type": "stop"})
+    stopped = await receive(communicator)
+    assert stopped == {"type": "stopped", "id": first["id"], "frames": 1, "processed": 1, "dropped": 0, "faces": 1}
+    session = await get_session(first["id"])
+    assert session.ended_at is not None
+    assert session.client_info == {"user_agent": "pytest-agent/1.0", "frame_size": [640, 480]}
+    assert await detection_count(first["id"]) == 1
+
+    await send_frame(communicator, face_jpeg)
+    assert "no session is running" in (await receive(communicator))["error"]
+    await communicator.send_json_to({"type": "stop"})
+    assert "no session is running" in (await receive(communicator))["error"]
+
+    await communicator.send_json_to({"type": "start", "width": 320, "height": 240})
+    second = await receive(communicator)
+    assert second["type"] == "session" and second["id"] != first["id"]
+    await send_frame(communicator, face_jpeg)
+    result = await receive(communicator)
+    assert result["type"] == "result" and result["frame"] == 0
+    await communicator.disconnect(timeout=TIMEOUT)
+
+    session = await get_session(second["id"])
+    assert session.ended_at is not None and session.client_info["frame_size"] == [320, 240]
+    assert await detection_count(second["id"]) == 1
+
+
+async def test_model_activated_broadcast_switches_the_model(user, face_jpeg, tiny_model_dir, tmp_path):
+    new_model_dir = tmp_path / "fernet-v2"
+    new_model_dir.mkdir()
+    shutil.copy(tiny_model_dir / recognizer.MODEL_FILE, new_model_dir / recognizer.MODEL_FILE)
+    communicator, _ = await open_socket(user)
+
+    event = {"type": "model.activated", "model_dir": str(new_model_dir), "label": "fernet v2"}
+    await get_channel_layer().group_send(consumers.RECOGNITION_GROUP, event)
+    assert await receive(communicator) == {"type": "model", "label": "fernet v2"}
+    assert recognizer.current_model_dir() == new_model_dir
+    assert await sync_to_async(services.current_model_label)() == "fernet-v2"
+    assert services.activate_model(model_dir=new_model_dir) is False  # already active: not loaded again
+
+    await send_frame(communicator, face_jpeg)
+    assert (await receive(communicator))["type"] == "result"
+    await communicator.disconnect(timeout=TIMEOUT)
+
+
+async def test_without_a_model_the_connection_is_closed_with_a_reason(user, settings, tmp_path):
+    settings.EMOTION_MODEL_DIR = tmp_path / "no-model-here"
+    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/live/")
+    communicator.scope["user"] = user
+    connected, _ = await communicator.connect(timeout=TIMEOUT)
+    assert connected
+    error = await receive(communicator)
+    assert error["type"] == "error" and "model" in error["error"]
+    closed = await communicator.receive_output(timeout=TIMEOUT)
+    assert closed == {"type": "websocket.close", "code": consumers.MODEL_UNAVAILABLE}
+    assert await sync_to_async(CaptureSession.objects.count)() == 0

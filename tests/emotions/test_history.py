@@ -1,0 +1,200 @@
+"""History pages, exports and the selectors behind them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from emotions import selectors
+from emotions.recognition.labels import EMOTIONS
+from tests.factories import CaptureSessionFactory, DetectionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def scores_for(emotion: str, top: float = 0.7) -> dict[str, float]:
+    rest = (1 - top) / (len(EMOTIONS) - 1)
+    return {name: (top if name == emotion else rest) for name in EMOTIONS}
+
+
+def make_session(user, emotions: list[str], *, started_at=None, seconds: float = 10.0, faces_per_frame: int = 1):
+    """A finished session with one frame per listed emotion, spread over `seconds`."""
+    started_at = started_at or timezone.now() - timedelta(minutes=5)
+    session = CaptureSessionFactory(
+        user=user, started_at=started_at, ended_at=started_at + timedelta(seconds=seconds),
+        frames_received=len(emotions), frames_processed=len(emotions),
+    )
+    for frame, emotion in enumerate(emotions):
+        for face in range(faces_per_frame):
+            DetectionFactory(
+                session=session, frame_index=frame, face_index=face, emotion=emotion,
+                offset_ms=round(frame * seconds * 1000 / max(1, len(emotions))), **scores_for(emotion),
+            )
+    return session
+
+
+def json_script(html: str, element_id: str):
+    match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', html, re.S)
+    assert match, f"no #{element_id} data in the page"
+    return json.loads(match.group(1))
+
+
+@pytest.mark.parametrize("name", ["live", "history"])
+def test_pages_need_a_login(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name", ["history-detail", "history-export-csv", "history-export-json"])
+def test_session_pages_need_a_login(client, user, name):
+    session = make_session(user, ["happy"])
+    response = client.get(reverse(name, args=[session.pk]))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_live_page_has_the_controls_and_the_client(user_client):
+    html = user_client.get(reverse("live")).content.decode()
+    for element in ('id="start"', 'id="stop"', 'id="video"', 'id="overlay"', 'id="faces"', 'id="status"', 'id="fps"'):
+        assert element in html
+    assert 'data-ws-path="/ws/live/"' in html
+    assert "/static/js/live.js" in html
+    for emotion in EMOTIONS:
+        assert f'data-emotion="{emotion}"' in html
+
+
+def test_history_lists_own_sessions_with_counts_and_dominant_emotion(user_client, user, other_user):
+    mine = make_session(user, ["sad", "happy", "happy", "neutral"], seconds=75)
+    make_session(other_user, ["angry"])
+    response = user_client.get(reverse("history"))
+    html = response.content.decode()
+
+    assert response.status_code == 200
+    (row,) = response.context["page"].object_list
+    assert row.pk == mine.pk
+    assert (row.face_count, row.dominant_emotion) == (4, "happy")
+    assert f'data-session="{mine.pk}"' in html
+    assert reverse("history-detail", args=[mine.pk]) in html
+    assert "1 min 15 s" in html
+    assert '<span class="pill happy">Happy</span>' in html
+
+
+def test_history_is_paginated(user_client, user):
+    for _ in range(25):
+        CaptureSessionFactory(user=user)
+    first = user_client.get(reverse("history"))
+    second = user_client.get(reverse("history"), {"page": 2})
+    assert len(first.context["page"].object_list) == 20
+    assert len(second.context["page"].object_list) == 5
+    assert "Page 2 of 2" in second.content.decode()
+    assert 'href="?page=2"' in first.content.decode()
+
+
+def test_history_without_sessions_invites_to_start_one(user_client):
+    html = user_client.get(reverse("history")).content.decode()
+    assert "No sessions yet" in html
+    assert reverse("live") in html
+
+
+def test_history_overview_shows_the_emotion_mix_per_day(user_client, user, other_user):
+    now = timezone.now()
+    make_session(user, ["happy", "happy", "sad"], started_at=now - timedelta(days=2))
+    make_session(user, ["angry"], started_at=now - timedelta(hours=1))
+    make_session(other_user, ["fear"] * 5, started_at=now - timedelta(hours=1))
+    make_session(user, ["surprise"], started_at=now - timedelta(days=90))  # older than the overview
+    html = user_client.get(reverse("history")).content.decode()
+
+    days = json_script(html, "daily-mix")
+    expected_days = [timezone.localdate(now - delta).isoformat() for delta in (timedelta(days=2), timedelta(hours=1))]
+    assert [day["day"] for day in days] == expected_days
+    assert days[0]["counts"] == dict.fromkeys(EMOTIONS, 0) | {"happy": 2, "sad": 1}
+    assert days[0]["total"] == 3
+    assert days[1]["counts"]["angry"] == 1 and days[1]["counts"]["fear"] == 0
+    assert 'id="daily-chart"' in html
+    assert "/static/vendor/chart.js/chart.umd.min.js" in html
+
+
+def test_session_detail_has_timeline_distribution_and_detections(user_client, user):
+    session = make_session(user, ["happy", "sad", "happy"], faces_per_frame=2)
+    response = user_client.get(reverse("history-detail", args=[session.pk]))
+    html = response.content.decode()
+
+    assert response.status_code == 200
+    timeline = json_script(html, "timeline-data")
+    assert len(timeline["seconds"]) == 3  # the main face only: one point per frame
+    assert timeline["seconds"] == sorted(timeline["seconds"])
+    assert timeline["series"]["happy"] == pytest.approx([0.7, 0.05, 0.7])
+    assert list(timeline["series"]) == list(EMOTIONS)
+    assert json_script(html, "distribution-data") == dict.fromkeys(EMOTIONS, 0) | {"happy": 4, "sad": 2}
+    assert 'id="timeline-chart"' in html and 'id="distribution-chart"' in html
+    assert html.count("<tr>") == 1 + 6  # header and one row per detection
+    assert reverse("history-export-csv", args=[session.pk]) in html
+    assert reverse("history-export-json", args=[session.pk]) in html
+
+
+def test_session_detail_paginates_its_detections(user_client, user):
+    session = make_session(user, ["neutral"] * 60)
+    html = user_client.get(reverse("history-detail", args=[session.pk]), {"page": 2}).content.decode()
+    assert "Page 2 of 2" in html
+    assert html.count("<tr>") == 1 + 10
+
+
+@pytest.mark.parametrize("name", ["history-detail", "history-export-csv", "history-export-json"])
+def test_another_users_session_is_404(user_client, other_user, name):
+    theirs = make_session(other_user, ["happy"])
+    assert user_client.get(reverse(name, args=[theirs.pk])).status_code == 404
+    assert user_client.get(reverse(name, args=[theirs.pk + 1000])).status_code == 404
+
+
+def test_csv_export(user_client, user):
+    session = make_session(user, ["happy", "sad"], faces_per_frame=2)
+    response = user_client.get(reverse("history-export-csv", args=[session.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert f'filename="session-{session.pk}.csv"' in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert len(rows) == 4
+    assert list(rows[0]) == list(selectors.EXPORT_FIELDS)
+    assert [(row["frame_index"], row["face_index"], row["emotion"]) for row in rows] == [
+        ("0", "0", "happy"), ("0", "1", "happy"), ("1", "0", "sad"), ("1", "1", "sad")
+    ]
+    assert float(rows[0]["happy"]) == pytest.approx(0.7)
+    assert (rows[0]["x"], rows[0]["y"], rows[0]["width"], rows[0]["height"]) == ("10", "20", "100", "100")
+
+
+def test_json_export(user_client, user):
+    session = make_session(user, ["fear", "fear", "neutral"], seconds=3)
+    response = user_client.get(reverse("history-export-json", args=[session.pk]))
+    assert response.status_code == 200
+    data = response.json()
+    assert data["session"]["id"] == session.pk
+    assert data["session"]["duration_seconds"] == pytest.approx(3)
+    assert data["session"]["model_version"] == "test-model"
+    assert len(data["detections"]) == 3
+    first = data["detections"][0]
+    assert set(first) == set(selectors.EXPORT_FIELDS)
+    assert first["emotion"] == "fear" and first["fear"] == pytest.approx(0.7)
+    assert [d["offset_ms"] for d in data["detections"]] == [0, 1000, 2000]
+
+
+def test_timeline_of_a_long_session_is_averaged_into_buckets(user):
+    session = make_session(user, ["happy", "sad"] * 500, seconds=100)
+    timeline = selectors.session_timeline(session=session, max_points=50)
+    assert 40 <= len(timeline["seconds"]) <= 50
+    assert all(value == pytest.approx(0.375) for value in timeline["series"]["happy"])  # (0.7 + 0.05) / 2
+
+
+def test_timeline_and_distribution_of_an_empty_session(user, user_client):
+    session = CaptureSessionFactory(user=user)
+    assert selectors.session_timeline(session=session) == {"seconds": [], "series": {e: [] for e in EMOTIONS}}
+    assert selectors.session_distribution(session=session) == dict.fromkeys(EMOTIONS, 0)
+    html = user_client.get(reverse("history-detail", args=[session.pk])).content.decode()
+    assert "No faces were detected" in html
