@@ -34,10 +34,10 @@ run: migrate
 	@if [ -f "$(FER2013_PATH)" ]; then \
 		if [ ! -d media/galleries ]; then $(PY) manage.py build_galleries --data "$(FER2013_PATH)"; fi; \
 	else echo "FER-2013 not found at $(FER2013_PATH): the gallery pages will say how to build them."; fi
-	@trap 'kill 0' INT TERM; \
-	$(VENV)/bin/celery -A fer_site worker --pool=solo --concurrency=1 --loglevel=info & \
-	$(PY) manage.py runserver --noreload $(HOST):$(PORT) & \
-	sleep 2; echo; echo "  Moodlens is running: http://$(HOST):$(PORT)/   (Ctrl-C stops the server and the worker)"; echo; \
+	@$(VENV)/bin/celery -A fer_site worker --pool=solo --concurrency=1 --loglevel=info & worker=$$!; \
+	$(PY) manage.py runserver --noreload $(HOST):$(PORT) & web=$$!; \
+	trap 'kill $$worker $$web 2>/dev/null; wait' INT TERM; \
+	sleep 3; echo; echo "  Moodlens is running: http://$(HOST):$(PORT)/   (Ctrl-C stops the server and the worker)"; echo; \
 	wait
 
 ## make test: lint, then the whole suite.
