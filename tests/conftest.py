@@ -1,6 +1,34 @@
+from pathlib import Path
+
+import numpy as np
 import pytest
 
+from tests.emotions.recognition.support import shared_tiny_model_dir
 from tests.factories import PASSWORD, StaffFactory, UserFactory
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An artifact directory with a tiny trained-for-one-step model (pipeline checks, not accuracy)."""
+    return shared_tiny_model_dir(tmp_path_factory)
+
+
+@pytest.fixture
+def recognition_model(settings, tiny_model_dir: Path) -> Path:
+    """The process's pipeline classifies with the tiny model (reset when the test ends)."""
+    settings.EMOTION_MODEL_DIR = tiny_model_dir
+    return tiny_model_dir
+
+
+@pytest.fixture
+def data_root(settings, tmp_path) -> Path:
+    """A data root with one small .npz that admins may pick for retraining."""
+    root = tmp_path / "data"
+    root.mkdir()
+    np.savez(root / "faces.npz", pixels=np.zeros((7, 48, 48), np.uint8), emotion=np.arange(7, dtype=np.uint8))
+    settings.TRAINING_DATA_ROOTS = [root]
+    settings.TRAINING_ARTIFACTS_DIR = tmp_path / "artifacts"
+    return root
 
 
 @pytest.fixture

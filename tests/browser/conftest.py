@@ -16,7 +16,6 @@ from django.conf import settings as django_settings
 from django.db import connections
 
 from tests.browser import live_server
-from tests.emotions.recognition.support import shared_tiny_model_dir
 from tests.services import service_unavailable
 
 asgi_server = live_server.asgi_server  # fixtures: the live server and its address
@@ -81,17 +80,6 @@ def browser(chromium_path: str, fake_camera_video: Path, live_url: str) -> Itera
         )
         yield browser
         browser.close()
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return shared_tiny_model_dir(tmp_path_factory)
-
-
-@pytest.fixture
-def recognition_model(settings, tiny_model_dir: Path) -> Path:
-    settings.EMOTION_MODEL_DIR = tiny_model_dir
-    return tiny_model_dir
 
 
 def in_thread(function: Callable[..., T], *args, **kwargs) -> T:

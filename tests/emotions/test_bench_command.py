@@ -4,8 +4,6 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.emotions.recognition.support import shared_tiny_model_dir
-
 EXPECTED_KEYS = {
     "frame_ms_median",
     "frame_ms_p95",
@@ -16,11 +14,6 @@ EXPECTED_KEYS = {
     "peak_rss_mb",
     "faces_found_per_frame",
 }
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory):
-    return shared_tiny_model_dir(tmp_path_factory)
 
 
 def test_bench_writes_the_figures(settings, tiny_model_dir, tmp_path):

@@ -7,12 +7,6 @@ from django.core.management import CommandError, call_command
 
 from emotions import recognizer
 from emotions.recognition.bench import astronaut_bgr, encode_jpeg, place_in_frame
-from tests.emotions.recognition.support import shared_tiny_model_dir
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory):
-    return shared_tiny_model_dir(tmp_path_factory)
 
 
 @pytest.fixture

@@ -7,12 +7,7 @@ import pytest
 
 from emotions import recognizer
 from emotions.recognition import HaarFaceDetector, YuNetFaceDetector
-from tests.emotions.recognition.support import YUNET_PATH, shared_tiny_model_dir
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory):
-    return shared_tiny_model_dir(tmp_path_factory)
+from tests.emotions.recognition.support import YUNET_PATH
 
 
 @pytest.fixture

@@ -1,29 +1,15 @@
 """The admin: Retrain and Evaluate forms, Activate, the job page (progress, matrix, plots) and Cancel."""
 
-import numpy as np
 import pytest
 from django.urls import reverse
 
-from tests.emotions.recognition.support import shared_tiny_model_dir
 from tests.factories import ModelVersionFactory, TrainingJobFactory
 from training.models import ModelVersion, TrainingJob
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def tiny_model_dir(tmp_path_factory):
-    return shared_tiny_model_dir(tmp_path_factory)
 
-
-@pytest.fixture
-def data_root(settings, tmp_path):
-    root = tmp_path / "data"
-    root.mkdir()
-    np.savez(root / "faces.npz", pixels=np.zeros((7, 48, 48), np.uint8), emotion=np.arange(7, dtype=np.uint8))
-    settings.TRAINING_DATA_ROOTS = [root]
-    settings.TRAINING_ARTIFACTS_DIR = tmp_path / "artifacts"
-    return root
 
 
 def test_version_list_offers_retrain(staff_client):

@@ -3,7 +3,6 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from tests.emotions.recognition.support import shared_tiny_model_dir
 from tests.factories import ModelVersionFactory, TrainingJobFactory
 from training import selectors, services, tasks
 from training.core import trainer
@@ -12,10 +11,6 @@ from training.models import ModelVersion, TrainingJob
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture(scope="module")
-def tiny_model_dir(tmp_path_factory):
-    return shared_tiny_model_dir(tmp_path_factory)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from django.db.models.signals import post_migrate
 
 from emotions import recognizer
 from emotions import services as emotion_services
-from tests.emotions.recognition.support import shared_tiny_model_dir
 from tests.factories import ModelVersionFactory
 from training import selectors, services
 from training.models import ModelVersion
@@ -22,10 +21,6 @@ from training.signals import register_shipped_model_after_migrate
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture(scope="module")
-def tiny_model_dir(tmp_path_factory):
-    return shared_tiny_model_dir(tmp_path_factory)
 
 
 @pytest.fixture

@@ -1,9 +1,5 @@
-from pathlib import Path
-
 import pytest
 from rest_framework.test import APIClient
-
-from tests.emotions.recognition.support import shared_tiny_model_dir
 
 
 @pytest.fixture
@@ -23,18 +19,6 @@ def staff_api(staff) -> APIClient:
     client = APIClient()
     client.force_authenticate(staff)
     return client
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory) -> Path:
-    return shared_tiny_model_dir(tmp_path_factory)
-
-
-@pytest.fixture
-def recognition(settings, tiny_model_dir) -> Path:
-    """Recognition runs on the tiny model (a setting change rebuilds the process's pipeline)."""
-    settings.EMOTION_MODEL_DIR = tiny_model_dir
-    return tiny_model_dir
 
 
 @pytest.fixture(autouse=True)

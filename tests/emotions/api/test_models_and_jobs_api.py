@@ -1,6 +1,5 @@
 """/api/models/ (read: users; activate: staff) and /api/jobs/ (staff): shapes, filters, validation."""
 
-import numpy as np
 import pytest
 from django.urls import reverse
 
@@ -10,14 +9,6 @@ from training.models import ModelVersion, TrainingJob
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def data_root(settings, tmp_path):
-    root = tmp_path / "data"
-    root.mkdir()
-    np.savez(root / "faces.npz", pixels=np.zeros((7, 48, 48), np.uint8), emotion=np.arange(7, dtype=np.uint8))
-    settings.TRAINING_DATA_ROOTS = [root]
-    settings.TRAINING_ARTIFACTS_DIR = tmp_path / "artifacts"
-    return root
 
 
 def test_model_list_and_detail(alice_api, tiny_model_dir):

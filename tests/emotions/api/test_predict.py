@@ -41,14 +41,14 @@ def assert_one_face(body: dict) -> None:
     assert face["emotion"] == max(face["scores"], key=face["scores"].get)
 
 
-def test_multipart_upload_of_a_real_face(recognition, alice_api, face_jpeg):
+def test_multipart_upload_of_a_real_face(recognition_model, alice_api, face_jpeg):
     upload = SimpleUploadedFile("face.jpg", face_jpeg, content_type="image/jpeg")
     response = alice_api.post(reverse("api-predict"), {"image": upload}, format="multipart")
     assert response.status_code == 200, response.content
     assert_one_face(response.json())
 
 
-def test_raw_jpeg_and_png_bodies(recognition, alice_api, face_jpeg):
+def test_raw_jpeg_and_png_bodies(recognition_model, alice_api, face_jpeg):
     response = alice_api.generic("POST", reverse("api-predict"), face_jpeg, content_type="image/jpeg")
     assert response.status_code == 200, response.content
     assert_one_face(response.json())
@@ -58,7 +58,7 @@ def test_raw_jpeg_and_png_bodies(recognition, alice_api, face_jpeg):
     assert_one_face(response.json())
 
 
-def test_an_image_without_faces_gives_an_empty_list(recognition, alice_api):
+def test_an_image_without_faces_gives_an_empty_list(recognition_model, alice_api):
     blank = encode_jpeg(np.full((240, 320, 3), 128, np.uint8))
     response = alice_api.generic("POST", reverse("api-predict"), blank, content_type="image/jpeg")
     assert response.status_code == 200 and response.json() == {"faces": []}
@@ -71,19 +71,19 @@ def test_an_image_without_faces_gives_an_empty_list(recognition, alice_api):
     (b"hello", "text/plain", 415, "'text/plain' is not accepted"),
     (png_header_only(50_000, 50_000), "image/png", 400, "50000x50000 pixels"),
 ])
-def test_bad_raw_bodies(recognition, alice_api, body, content_type, status, reason):
+def test_bad_raw_bodies(recognition_model, alice_api, body, content_type, status, reason):
     response = alice_api.generic("POST", reverse("api-predict"), body, content_type=content_type)
     assert response.status_code == status
     assert reason in response.json()["detail"]
 
 
-def test_truncated_jpeg(recognition, alice_api, face_jpeg):
+def test_truncated_jpeg(recognition_model, alice_api, face_jpeg):
     response = alice_api.generic("POST", reverse("api-predict"), face_jpeg[: len(face_jpeg) // 2],
                                  content_type="image/jpeg")
     assert response.status_code == 400 and "truncated JPEG" in response.json()["detail"]
 
 
-def test_multipart_problems(recognition, alice_api):
+def test_multipart_problems(recognition_model, alice_api):
     url = reverse("api-predict")
     response = alice_api.post(url, {"other": "field"}, format="multipart")
     assert response.status_code == 400 and "no file in the field 'image'" in response.json()["detail"]
@@ -95,7 +95,7 @@ def test_multipart_problems(recognition, alice_api):
     assert response.status_code == 400
 
 
-def test_too_many_bytes_is_413(recognition, alice_api, settings, face_jpeg):
+def test_too_many_bytes_is_413(recognition_model, alice_api, settings, face_jpeg):
     settings.PREDICT_MAX_BYTES = len(face_jpeg) - 1
     url = reverse("api-predict")
     response = alice_api.generic("POST", url, face_jpeg, content_type="image/jpeg")
@@ -106,7 +106,7 @@ def test_too_many_bytes_is_413(recognition, alice_api, settings, face_jpeg):
     assert response.status_code == 413
 
 
-def test_default_limit_is_8_megabytes(recognition, alice_api):
+def test_default_limit_is_8_megabytes(recognition_model, alice_api):
     huge = b"\xff\xd8\xff" + bytes(8 * 1024 * 1024)
     response = alice_api.generic("POST", reverse("api-predict"), huge, content_type="image/jpeg")
     assert response.status_code == 413 and "8 MB" in response.json()["detail"]

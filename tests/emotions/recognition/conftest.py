@@ -1,17 +1,11 @@
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from emotions.recognition import EmotionClassifier, HaarFaceDetector, RecognitionPipeline, YuNetFaceDetector
 from emotions.recognition.bench import astronaut_bgr, encode_jpeg, place_in_frame
-from tests.emotions.recognition.support import YUNET_PATH, shared_tiny_model_dir
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory) -> Path:
-    return shared_tiny_model_dir(tmp_path_factory)
+from tests.emotions.recognition.support import YUNET_PATH
 
 
 @pytest.fixture(scope="session")
