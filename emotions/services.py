@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from emotions import recognizer
 from emotions.models import CaptureSession, Detection
-from emotions.recognition import StreamTracker
+from emotions.recognition import FaceResult, StreamTracker
 from emotions.recognition.labels import EMOTIONS
 
 MODEL_LABEL_MAX = CaptureSession._meta.get_field("model_version").max_length
@@ -74,9 +74,15 @@ def analyse_frame(stream: StreamTracker, image_bytes: bytes) -> tuple[list[dict[
     the event loop, and for one stream at a time.
     """
     started = time.perf_counter()
-    faces = [face.to_dict() for face in stream.process(image_bytes)]
-    faces.sort(key=lambda face: face["box"][2] * face["box"][3], reverse=True)
+    faces = faces_largest_first(stream.process(image_bytes))
     return faces, (time.perf_counter() - started) * 1000
+
+
+def faces_largest_first(results: Iterable[FaceResult]) -> list[dict[str, Any]]:
+    """Recognition results as the JSON-ready dicts clients get, the largest face first."""
+    faces = [face.to_dict() for face in results]
+    faces.sort(key=lambda face: face["box"][2] * face["box"][3], reverse=True)
+    return faces
 
 
 def client_info(*, headers: Iterable[tuple[bytes, bytes]] = (), message: Mapping[str, Any] | None = None) -> dict:

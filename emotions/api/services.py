@@ -10,6 +10,7 @@ from django.db import transaction
 from emotions import recognizer
 from emotions.models import CaptureSession
 from emotions.recognition import decode_image
+from emotions.services import faces_largest_first
 
 DEFAULT_PREDICT_MAX_BYTES = 8 * 1024 * 1024
 
@@ -37,6 +38,4 @@ def predict_faces(image_bytes: bytes) -> list[dict[str, Any]]:
         max_pixels=pipeline.max_pixels,
         grayscale=not getattr(pipeline.detector, "wants_color", False),
     )
-    faces = [face.to_dict() for face in pipeline.process_frame(image)]
-    faces.sort(key=lambda face: face["box"][2] * face["box"][3], reverse=True)
-    return faces
+    return faces_largest_first(pipeline.process_frame(image))
