@@ -5,21 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 
+from emotions import selectors as history
 from emotions.models import CaptureSession, Detection
 from emotions.recognition.labels import EMOTIONS
 
 
 def session_list(*, user: AbstractBaseUser) -> QuerySet[CaptureSession]:
-    """The user's own sessions (never anyone else's), newest first, with their detection counts."""
-    return (
-        CaptureSession.objects.filter(user=user)
-        .annotate(detection_count=Count("detections"))
-        .order_by("-started_at", "-id")
-    )
+    """The user's own sessions (never anyone else's), newest first, with their detection counts.
+
+    The history pages' read, with its face count under the API's field name.
+    """
+    return history.user_sessions(user=user).annotate(detection_count=F("face_count"))
 
 
 def get_session(*, user: AbstractBaseUser, session_id: int) -> CaptureSession:
@@ -28,7 +28,7 @@ def get_session(*, user: AbstractBaseUser, session_id: int) -> CaptureSession:
 
 
 def detection_list(*, session: CaptureSession) -> QuerySet[Detection]:
-    return Detection.objects.filter(session=session)
+    return history.session_detections(session=session)
 
 
 def user_detections(*, user: AbstractBaseUser) -> QuerySet[Detection]:
