@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db.models import Avg, Count, F, IntegerField, Max, OuterRef, QuerySet, Subquery
+from django.db.models import Avg, Count, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import ExpressionWrapper
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -76,24 +76,38 @@ def session_distribution(*, session: CaptureSession) -> dict[str, int]:
     return {emotion: counts.get(emotion, 0) for emotion in EMOTIONS}
 
 
-def daily_emotion_mix(*, user: AbstractBaseUser, days: int = 30) -> list[dict[str, Any]]:
-    """Per day with sessions (by session start, in the current time zone): detections per emotion.
-
-    Returns `[{"day": "2025-01-31", "counts": {emotion: n}, "total": n}, ...]`, oldest first.
-    """
+def recent_detections(*, user: AbstractBaseUser, days: int) -> QuerySet[Detection]:
+    """The user's detections from sessions started in the last `days` days."""
     since = timezone.now() - timedelta(days=days)
+    return Detection.objects.filter(session__user=user, session__started_at__gte=since)
+
+
+def emotion_shares(counts: dict[str, int], total: int) -> dict[str, float]:
+    return {emotion: (counts[emotion] / total if total else 0.0) for emotion in EMOTIONS}
+
+
+def daily_emotion_mix(*, detections: QuerySet[Detection]) -> list[dict[str, Any]]:
+    """Per day (the session's start date, in the current time zone), oldest first: the number of
+    detections and sessions, and the count and share of each top emotion.
+
+    Serves the history page's chart and `/api/stats/`.
+    """
     rows = (
-        Detection.objects.filter(session__user=user, session__started_at__gte=since)
-        .annotate(day=TruncDate("session__started_at"))
-        .values("day", "emotion")
-        .annotate(count=Count("pk"))
+        detections.annotate(day=TruncDate("session__started_at"))
+        .values("day")
+        .annotate(
+            total=Count("id"),
+            sessions=Count("session", distinct=True),
+            **{emotion: Count("id", filter=Q(emotion=emotion)) for emotion in EMOTIONS},
+        )
         .order_by("day")
     )
-    mix: dict[str, dict[str, int]] = {}
+    mix = []
     for row in rows:
-        counts = mix.setdefault(row["day"].isoformat(), dict.fromkeys(EMOTIONS, 0))
-        counts[row["emotion"]] += row["count"]
-    return [{"day": day, "counts": counts, "total": sum(counts.values())} for day, counts in mix.items()]
+        counts = {emotion: row[emotion] for emotion in EMOTIONS}
+        mix.append({"day": row["day"], "detections": row["total"], "sessions": row["sessions"],
+                    "counts": counts, "shares": emotion_shares(counts, row["total"])})
+    return mix
 
 
 def session_summary(*, session: CaptureSession) -> dict[str, Any]:

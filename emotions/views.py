@@ -44,7 +44,8 @@ def history(request: HttpRequest) -> HttpResponse:
         session.duration_text = _duration_text(session.duration_seconds)
     return render(request, "emotions/history.html", {
         "page": page, "emotions": EMOTIONS, "overview_days": OVERVIEW_DAYS,
-        "daily_mix": selectors.daily_emotion_mix(user=request.user, days=OVERVIEW_DAYS),
+        "daily_mix": selectors.daily_emotion_mix(
+            detections=selectors.recent_detections(user=request.user, days=OVERVIEW_DAYS)),
     })
 
 

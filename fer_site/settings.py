@@ -204,6 +204,9 @@ FER2013_PATH = Path(os.environ.get("FER2013_PATH", BASE_DIR.parent / "shared" / 
 # Folders that hold data sets an admin may pick for retraining (comma-separated).
 TRAINING_DATA_ROOTS = [Path(p) for p in env_list("TRAINING_DATA_ROOTS", str(FER2013_PATH.parent))]
 TRAINING_ARTIFACTS_DIR = Path(os.environ.get("TRAINING_ARTIFACTS_DIR", VAR_DIR / "models"))
+# A running job reports after every epoch; a job whose last report is older than this (seconds)
+# is taken for lost when its message arrives again, and resumes. Keep it above the longest epoch.
+TRAINING_HEARTBEAT_TIMEOUT = env_int("TRAINING_HEARTBEAT_TIMEOUT", 3600)
 MAX_FRAME_BYTES = env_int("MAX_FRAME_BYTES", 2 * 1024 * 1024)
 # Let frames a little over the limit reach the consumer, so it can answer "too large" instead of
 # Daphne closing the socket (its default limit is 1 MB). `runserver` reads these.

@@ -11,7 +11,7 @@ from training.models import ModelVersion, TrainingJob
 
 # The names training.core.architectures.ARCHITECTURES knows; listed here so that the web process
 # need not import Keras to offer them (a test checks the two agree).
-ARCHITECTURES: tuple[str, ...] = ("tiny", "seed", "fernet")
+ARCHITECTURES: tuple[str, ...] = ("tiny", "seed", "fernet", "fernet_deep")
 SPLITS: tuple[str, ...] = ("Training", "PublicTest", "PrivateTest")
 DATASET_SUFFIXES = {".npz", ".csv"}
 SPLIT_FOLDER_NAMES = {"train", "training", "val", "publictest", "test", "privatetest"}

@@ -11,6 +11,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -267,11 +268,11 @@ def _append(log: str, line: str) -> str:
 def _update(job_id: int, *, line: str = "", **fields: Any) -> TrainingJob:
     with transaction.atomic():
         job = TrainingJob.objects.select_for_update().get(pk=job_id)
+        fields.setdefault("heartbeat_at", timezone.now())
         for key, value in fields.items():
             setattr(job, key, value)
         if line:
             job.log_tail = _append(job.log_tail, line)
-        job.heartbeat_at = timezone.now()
         job.save()
     return job
 
@@ -293,6 +294,11 @@ def _start(job_id: int, dispatch: int, worker: str) -> tuple[TrainingJob | None,
             return None, False
         resume = job.state == TrainingJob.State.RUNNING  # the previous run's worker was lost
         now = timezone.now()
+        if resume and job.heartbeat_at and now - job.heartbeat_at < _heartbeat_timeout():
+            # A redelivery (Redis re-sends unacknowledged messages after its visibility timeout)
+            # while the first run is still alive and reporting epochs: let that run finish.
+            logger.info("Skipping %s: still running on %s (last heartbeat %s)", job.name, job.worker, job.heartbeat_at)
+            return None, False
         if resume and job.cancel_requested:
             job.state, job.finished_at = TrainingJob.State.CANCELLED, now
             job.log_tail = _append(job.log_tail, "cancelled (the worker was lost after the cancel request)")
@@ -313,6 +319,10 @@ def _start(job_id: int, dispatch: int, worker: str) -> tuple[TrainingJob | None,
         ))
         job.save()
     return job, resume
+
+
+def _heartbeat_timeout() -> timedelta:
+    return timedelta(seconds=settings.TRAINING_HEARTBEAT_TIMEOUT)
 
 
 def run_job(job_id: int, *, dispatch: int, worker: str = "") -> TrainingJob | None:
@@ -405,6 +415,7 @@ def recover_interrupted_jobs(worker: str) -> list[TrainingJob]:
     """
     jobs = list(TrainingJob.objects.filter(state=TrainingJob.State.RUNNING, worker=worker))
     for job in jobs:
-        _update(job.pk, line=f"{worker} restarted while running this job: queued again to resume")
+        # No heartbeat: this worker has just started, so nothing runs the job any more.
+        _update(job.pk, line=f"{worker} restarted while running this job: queued again to resume", heartbeat_at=None)
         enqueue_job(job)
     return jobs

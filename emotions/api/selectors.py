@@ -1,4 +1,7 @@
-"""Reads behind the REST API: a user's sessions, their detections, summaries and the daily emotion mix."""
+"""Reads behind the REST API: a user's sessions, their detections and summaries.
+
+The daily emotion mix is the history pages' read (`emotions.selectors.daily_emotion_mix`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Avg, Count, F, Q, QuerySet
-from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 
 from emotions import selectors as history
@@ -35,10 +37,6 @@ def user_detections(*, user: AbstractBaseUser) -> QuerySet[Detection]:
     return Detection.objects.filter(session__user=user)
 
 
-def _shares(counts: dict[str, int], total: int) -> dict[str, float]:
-    return {emotion: (counts[emotion] / total if total else 0.0) for emotion in EMOTIONS}
-
-
 def session_summary(*, session: CaptureSession) -> dict[str, Any]:
     """Counts and shares of each top emotion, mean scores and the dominant emotion of one session."""
     aggregates = detection_list(session=session).aggregate(
@@ -62,30 +60,6 @@ def session_summary(*, session: CaptureSession) -> dict[str, Any]:
         "detections": total,
         "dominant_emotion": max(EMOTIONS, key=lambda e: counts[e]) if total else None,
         "counts": counts,
-        "shares": _shares(counts, total),
+        "shares": history.emotion_shares(counts, total),
         "mean_scores": {e: aggregates[f"mean_{e}"] or 0.0 for e in EMOTIONS},
     }
-
-
-def daily_emotion_mix(detections: QuerySet[Detection]) -> list[dict[str, Any]]:
-    """Per day (the session's start date, in the current time zone): detections of each top emotion."""
-    rows = (
-        detections.annotate(day=TruncDate("session__started_at"))
-        .values("day")
-        .annotate(
-            total=Count("id"),
-            sessions=Count("session", distinct=True),
-            **{e: Count("id", filter=Q(emotion=e)) for e in EMOTIONS},
-        )
-        .order_by("day")
-    )
-    return [
-        {
-            "day": row["day"],
-            "detections": row["total"],
-            "sessions": row["sessions"],
-            "counts": {e: row[e] for e in EMOTIONS},
-            "shares": _shares({e: row[e] for e in EMOTIONS}, row["total"]),
-        }
-        for row in rows
-    ]

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from emotions import selectors as history
 from emotions.api import selectors, services
 from emotions.api.filters import DetectionFilter, SessionFilter, StatsFilter
 from emotions.api.serializers import (
@@ -81,7 +82,7 @@ class StatsView(generics.GenericAPIView):
     @extend_schema(summary="Your emotion mix per day (by the day a session started)",
                    responses=DailyEmotionMixSerializer(many=True))
     def get(self, request: Request) -> Response:
-        rows = selectors.daily_emotion_mix(self.filter_queryset(self.get_queryset()))
+        rows = history.daily_emotion_mix(detections=self.filter_queryset(self.get_queryset()))
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 

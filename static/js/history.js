@@ -57,7 +57,7 @@
           labels: days.map((day) => day.day),
           datasets: emotions.map((emotion) => ({
             label: capitalise(emotion), backgroundColor: colour(emotion), maxBarThickness: 56,
-            data: days.map((day) => (day.total ? day.counts[emotion] / day.total : 0)),
+            data: days.map((day) => day.shares[emotion]),
           })),
         },
         options: {

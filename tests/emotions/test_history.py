@@ -116,7 +116,8 @@ def test_history_overview_shows_the_emotion_mix_per_day(user_client, user, other
     expected_days = [timezone.localdate(now - delta).isoformat() for delta in (timedelta(days=2), timedelta(hours=1))]
     assert [day["day"] for day in days] == expected_days
     assert days[0]["counts"] == dict.fromkeys(EMOTIONS, 0) | {"happy": 2, "sad": 1}
-    assert days[0]["total"] == 3
+    assert days[0]["detections"] == 3 and days[0]["sessions"] == 1
+    assert days[0]["shares"]["happy"] == pytest.approx(2 / 3)
     assert days[1]["counts"]["angry"] == 1 and days[1]["counts"]["fear"] == 0
     assert 'id="daily-chart"' in html
     assert "/static/vendor/chart.js/chart.umd.min.js" in html

@@ -1,7 +1,10 @@
 """Training jobs run by training.services (what the Celery task calls): success, failure, cancel, restart."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from tests.factories import ModelVersionFactory, TrainingJobFactory
 from training import selectors, services, tasks
@@ -126,6 +129,24 @@ def test_a_job_found_running_resumes_from_its_checkpoint(queued, fake_train):
     assert job.state == "FAILED" and "the fake stops here" in job.error
 
 
+def test_a_redelivered_message_leaves_a_live_run_alone(queued, fake_train, settings):
+    settings.TRAINING_HEARTBEAT_TIMEOUT = 3600
+    job = queued()
+    recent = timezone.now() - timedelta(minutes=10)
+    TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING", attempts=1, worker="celery@busy", heartbeat_at=recent)
+    job = run(job)  # Redis sent the message again while the first run is still reporting epochs
+    assert fake_train == [] and job.state == "RUNNING" and job.attempts == 1 and job.heartbeat_at == recent
+
+
+def test_a_run_silent_for_longer_than_the_heartbeat_timeout_is_resumed(queued, fake_train, settings):
+    settings.TRAINING_HEARTBEAT_TIMEOUT = 3600
+    job = queued()
+    TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING", attempts=1, worker="celery@gone",
+                                                 heartbeat_at=timezone.now() - timedelta(hours=2))
+    job = run(job)
+    assert fake_train[0]["resume"] is True and job.attempts == 2
+
+
 def test_stale_and_finished_messages_are_ignored(queued, fake_train):
     job = queued()
     services.run_job(job.pk, dispatch=job.dispatch - 1, worker="w")
@@ -151,6 +172,7 @@ def test_a_restarted_worker_requeues_its_interrupted_jobs(queued, django_capture
     assert len(callbacks) == 1
     mine.refresh_from_db()
     assert mine.dispatch == 2 and "queued again to resume" in mine.log_tail
+    assert mine.heartbeat_at is None  # so the re-queued message resumes it at once
 
 
 def test_dispatch_happens_on_commit_and_a_broker_failure_fails_the_job(queued, monkeypatch,

@@ -1,11 +1,13 @@
+import itertools
 import json
 
 import numpy as np
+import pytest
 from django.core.management import call_command
 
 from training.core.data import load_npz
 from training.core.evaluate import predict_probabilities
-from training.core.trainer import TrainConfig, train
+from training.core.trainer import TrainConfig, scheduled_learning_rate, train
 
 
 def tiny_config(data, out, **overrides) -> TrainConfig:
@@ -61,3 +63,26 @@ def test_train_command_writes_artifacts(tiny_npz, tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["seed"] == 7 and config["architecture"] == "tiny"
     assert (out / "model.tflite").stat().st_size > 0
+
+
+def test_cosine_schedule_warms_up_then_anneals_to_the_floor():
+    config = TrainConfig(data="", out="", epochs=10, learning_rate=1e-3, min_learning_rate=1e-5,
+                         schedule="cosine", warmup_epochs=2)
+    rates = [scheduled_learning_rate(config, epoch) for epoch in range(12)]
+    np.testing.assert_allclose(rates[:3], [1e-3 / 3, 2e-3 / 3, 1e-3])
+    after_warmup = rates[2:10]
+    assert all(a > b for a, b in itertools.pairwise(after_warmup))
+    assert rates[6] == pytest.approx(1e-5 + (1e-3 - 1e-5) / 2)  # half way through the cosine
+    assert rates[10] == rates[11] == pytest.approx(1e-5)
+
+
+def test_cosine_run_uses_the_scheduled_rate_each_epoch(tiny_npz, tmp_path):
+    config = tiny_config(tiny_npz, tmp_path / "run", epochs=3, schedule="cosine", warmup_epochs=1)
+    result = train(config, verbose=0, evaluate_at_end=False)
+    recorded = [row["learning_rate"] for row in result.state.history]
+    np.testing.assert_allclose(recorded, [scheduled_learning_rate(config, e) for e in range(3)], rtol=1e-6)
+
+
+def test_unknown_schedule_is_refused(tiny_npz, tmp_path):
+    with pytest.raises(ValueError, match="unknown schedule 'linear'"):
+        train(tiny_config(tiny_npz, tmp_path / "run", schedule="linear"), verbose=0)

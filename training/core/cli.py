@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from training.core.architectures import ARCHITECTURES
-from training.core.trainer import OPTIMIZERS, TrainConfig
+from training.core.trainer import OPTIMIZERS, SCHEDULES, TrainConfig
 
 DEFAULT_DATA = "../shared/data/fer2013/fer2013.npz"
 
@@ -19,7 +19,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help="used by adamw")
     parser.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
+    parser.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule,
+                        help="plateau: halve the rate when validation stalls; cosine: anneal over --epochs")
+    parser.add_argument("--warmup-epochs", type=int, default=defaults.warmup_epochs,
+                        help="linear warm-up epochs before the cosine schedule")
     parser.add_argument("--plateau-patience", type=int, default=defaults.plateau_patience,
                         help="epochs without validation gain before the learning rate halves")
     parser.add_argument("--early-stopping-patience", type=int, default=defaults.early_stopping_patience)
@@ -40,7 +45,10 @@ def config_from_arguments(options: dict) -> TrainConfig:
         batch_size=options["batch_size"],
         optimizer=options["optimizer"],
         learning_rate=options["learning_rate"],
+        weight_decay=options["weight_decay"],
         label_smoothing=options["label_smoothing"],
+        schedule=options["schedule"],
+        warmup_epochs=options["warmup_epochs"],
         plateau_patience=options["plateau_patience"],
         early_stopping_patience=options["early_stopping_patience"],
         class_weights=options["class_weights"],

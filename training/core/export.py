@@ -7,14 +7,28 @@ from pathlib import Path
 import numpy as np
 
 
-def export_tflite(model, path: str | Path) -> Path:
-    """Write `model` as a float32 `.tflite` file with a batch dimension that can be resized."""
+def export_tflite(model, path: str | Path, *, calibration: np.ndarray | None = None) -> Path:
+    """Write `model` as a `.tflite` file with a batch dimension that can be resized.
+
+    By default the weights stay float32. With `calibration` faces ((N, 48, 48) uint8, a few
+    hundred training images), weights and activations are quantized to int8 (the interface stays
+    float32): about 2.5x faster on a CPU, for a fraction of a point of accuracy; measure it.
+    """
     import tensorflow as tf
 
     path = Path(path)
     # from_keras_model freezes the weights into constants (a concrete-function export kept them as
     # resource variables, which the LiteRT runtime cannot read).
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if calibration is not None:
+        faces = np.asarray(calibration, dtype=np.float32)[..., None]
+
+        def representative_dataset():
+            for face in faces:
+                yield [face[None]]
+
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative_dataset
     path.write_bytes(converter.convert())
     return path
 

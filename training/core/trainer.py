@@ -18,6 +18,7 @@ Artifact directory layout::
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import sys
 import time
@@ -30,6 +31,7 @@ import numpy as np
 from training.core.data import EMOTIONS, FaceDataset, load_dataset
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("plateau", "cosine")
 
 
 @dataclass
@@ -43,6 +45,11 @@ class TrainConfig:
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
     label_smoothing: float = 0.0
+    # "plateau" halves the rate when validation accuracy stalls; "cosine" anneals it to
+    # min_learning_rate over exactly `epochs` epochs (after `warmup_epochs` linear warm-up),
+    # which suits a run whose length is fixed by the time available.
+    schedule: str = "plateau"
+    warmup_epochs: int = 0
     plateau_patience: int = 3
     plateau_factor: float = 0.5
     min_learning_rate: float = 1e-5
@@ -114,6 +121,16 @@ def _make_optimizer(config: TrainConfig):
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(config.learning_rate, momentum=0.9, nesterov=True)
     raise ValueError(f"unknown optimizer {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+
+
+def scheduled_learning_rate(config: TrainConfig, epoch: int) -> float:
+    """The cosine schedule's rate for the 0-based `epoch`."""
+    if epoch < config.warmup_epochs:
+        return config.learning_rate * (epoch + 1) / (config.warmup_epochs + 1)
+    span = max(config.epochs - config.warmup_epochs, 1)
+    progress = min((epoch - config.warmup_epochs) / span, 1.0)
+    floor = config.min_learning_rate
+    return floor + (config.learning_rate - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def _balanced_class_weights(labels: np.ndarray) -> dict[int, float]:
@@ -205,8 +222,12 @@ def train(
     val_ds = _dataset(val_data, 256, shuffle=False)
     class_weight = _balanced_class_weights(train_data.labels) if config.class_weights else None
 
+    if config.schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {config.schedule!r}; choose one of {', '.join(SCHEDULES)}")
     while state.epoch < config.epochs and not state.stopped_early:
         started = time.monotonic()
+        if config.schedule == "cosine":
+            model.optimizer.learning_rate.assign(scheduled_learning_rate(config, state.epoch))
         fit = model.fit(
             train_ds,
             initial_epoch=state.epoch,
@@ -236,7 +257,7 @@ def train(
         if val_accuracy > state.plateau_best + 1e-4:
             state.plateau_best = float(val_accuracy)
             state.plateau_wait = 0
-        else:
+        elif config.schedule == "plateau":
             state.plateau_wait += 1
             if state.plateau_wait >= config.plateau_patience:
                 learning_rate = max(learning_rate * config.plateau_factor, config.min_learning_rate)

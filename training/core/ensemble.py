@@ -1,0 +1,91 @@
+"""Combine trained model directories into one classifier.
+
+The combined model averages the members' probabilities and, with `flip`, also each member's
+probabilities for the mirror image (flip test-time augmentation). It is one Keras model and one
+`.tflite` file, so the app and `evaluate` run it like any other model and measure exactly what the
+app does; the cost per face is the sum of the members' costs (twice that with `flip`).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import layers
+
+from training.core.architectures import INPUT_SHAPE
+
+
+@keras.saving.register_keras_serializable(package="moodlens")
+class HorizontalFlip(layers.Layer):
+    """Mirror (N, H, W, C) images left to right; deterministic, unlike RandomFlip."""
+
+    def call(self, inputs):
+        return keras.ops.flip(inputs, axis=2)
+
+
+def build_ensemble(members: list[keras.Model], *, flip: bool = False) -> keras.Model:
+    """One model whose output is the mean of `members`' outputs (over both views with `flip`)."""
+    if not members:
+        raise ValueError("an ensemble needs at least one member")
+    inputs = keras.Input(INPUT_SHAPE, name="face")
+    views = [inputs, HorizontalFlip(name="mirror")(inputs)] if flip else [inputs]
+    outputs = []
+    for index, member in enumerate(members, start=1):
+        # A fresh functional wrapper gives each member a unique name inside the ensemble.
+        member = keras.Model(member.input, member.output, name=f"member{index}_{member.name}")
+        outputs.extend(member(view) for view in views)
+    averaged = outputs[0] if len(outputs) == 1 else layers.Average(name="emotion")(outputs)
+    return keras.Model(inputs, averaged, name="ensemble")
+
+
+def _read_config(model_dir: Path) -> dict:
+    path = model_dir / "config.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def combine(
+    member_dirs: list[str | Path],
+    out: str | Path,
+    *,
+    flip: bool = False,
+    calibration: np.ndarray | None = None,
+    command: str | None = None,
+) -> Path:
+    """Write an artifact directory (model.keras, model.tflite, config.json, command.txt) for the
+    ensemble of the models in `member_dirs`; returns `out`. With `calibration` faces, the
+    `.tflite` export is quantized to int8 (see `export_tflite`)."""
+    from training.core.export import export_tflite
+
+    member_dirs = [Path(d) for d in member_dirs]
+    for model_dir in member_dirs:
+        if not (model_dir / "model.keras").is_file():
+            raise FileNotFoundError(f"{model_dir}: no model.keras in this directory")
+    members = [keras.models.load_model(d / "model.keras", compile=False) for d in member_dirs]
+    model = build_ensemble(members, flip=flip)
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(out / "model.keras")
+    export_tflite(model, out / "model.tflite", calibration=calibration)
+    command = command or shlex.join(sys.argv)
+    member_configs = [_read_config(d) for d in member_dirs]
+    config = {
+        "architecture": "ensemble",
+        "flip": flip,
+        "int8": calibration is not None,
+        "members": [
+            {"dir": str(d), "architecture": c.get("architecture", ""), "seed": c.get("seed"),
+             "commands": c.get("commands", [c["command"]] if "command" in c else [])}
+            for d, c in zip(member_dirs, member_configs, strict=True)
+        ],
+        "command": command,
+    }
+    (out / "config.json").write_text(json.dumps(config, indent=2))
+    lines = [f"# member {d}\n" + "\n".join(m["commands"]) for d, m in zip(member_dirs, config["members"], strict=True)]
+    (out / "command.txt").write_text("\n".join([*lines, "# ensemble", command]) + "\n")
+    return out

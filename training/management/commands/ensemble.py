@@ -1,0 +1,41 @@
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from training.core.data import DataFormatError, load_dataset
+from training.core.ensemble import combine
+
+CALIBRATION_FACES = 500
+
+
+class Command(BaseCommand):
+    help = ("Combine trained model directories into one model that averages their probabilities "
+            "(and, with --flip, those of the mirrored face); writes an artifact directory.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("members", nargs="+", help="artifact directories written by `train`")
+        parser.add_argument("--out", required=True, help="artifact directory to write (created)")
+        parser.add_argument("--flip", action="store_true", help="also average over the mirror image")
+        parser.add_argument("--int8", action="store_true",
+                            help=f"quantize the .tflite export to int8, calibrated on {CALIBRATION_FACES} "
+                                 "Training faces of --data")
+        parser.add_argument("--data", default=str(settings.FER2013_PATH), help="data set for --int8 calibration")
+        parser.add_argument("--seed", type=int, default=1, help="which calibration faces are drawn")
+
+    def handle(self, *args, members: list[str], out: str, flip: bool, int8: bool, data: str, seed: int, **options):
+        try:
+            calibration = self._calibration_faces(Path(data), seed) if int8 else None
+            path = combine(members, out, flip=flip, calibration=calibration)
+        except (DataFormatError, FileNotFoundError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(self.style.SUCCESS(f"wrote {path}; evaluate it with `manage.py evaluate --model {path}`"))
+
+    @staticmethod
+    def _calibration_faces(data: Path, seed: int) -> np.ndarray:
+        training = load_dataset(data).split("Training")
+        if len(training) == 0:
+            raise ValueError(f"{data}: no Training images to calibrate the int8 export on")
+        rows = np.random.default_rng(seed).permutation(len(training))[:CALIBRATION_FACES]
+        return training.pixels[np.sort(rows)]
