@@ -51,6 +51,8 @@ class RetrainForm(forms.Form):
     name = forms.SlugField(max_length=100, required=False, help_text="the new version's name; empty: generated")
     batch_size = forms.IntegerField(min_value=1, max_value=4096, initial=64)
     limit = forms.IntegerField(min_value=1, required=False, help_text="train on at most this many images")
+    schedule = forms.ChoiceField(choices=[("plateau", "plateau: halve the rate when validation stalls"),
+                                          ("cosine", "cosine: anneal the rate over the epochs")], initial="plateau")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -146,7 +148,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         form = RetrainForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            options = {"batch_size": data["batch_size"], "limit": data["limit"]}
+            options = {"batch_size": data["batch_size"], "limit": data["limit"], "schedule": data["schedule"]}
             try:
                 job = services.create_retrain_job(architecture=data["architecture"], epochs=data["epochs"],
                                                   dataset=data["dataset"], name=data["name"], options=options,

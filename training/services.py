@@ -24,6 +24,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from training import selectors
+from training.core.trainer import OPTIMIZERS, SCHEDULES
 from training.models import SHIPPED_NAME, ModelVersion, TrainingJob
 from training.signals import model_activated
 
@@ -37,8 +38,10 @@ MAX_EPOCHS = 500
 TRAIN_OPTIONS = {
     "batch_size": int, "learning_rate": float, "optimizer": str, "limit": int, "augment": bool,
     "jit_compile": bool, "seed": int, "class_weights": bool, "label_smoothing": float,
-    "early_stopping_patience": int, "plateau_patience": int,
+    "early_stopping_patience": int, "plateau_patience": int, "schedule": str, "warmup_epochs": int,
 }
+ZERO_ALLOWED_OPTIONS = {"label_smoothing", "warmup_epochs"}
+CHOICE_OPTIONS = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES}
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 
 
@@ -176,7 +179,11 @@ def _check_options(options: dict[str, Any]) -> dict[str, Any]:
             checked[key] = kind(value)
         except (TypeError, ValueError):
             raise ValidationError(f"{key}: expected a {kind.__name__}") from None
-        if kind in (int, float) and checked[key] <= 0 and key != "label_smoothing":
+        if key in CHOICE_OPTIONS and checked[key] not in CHOICE_OPTIONS[key]:
+            raise ValidationError(f"{key}: choose one of {', '.join(CHOICE_OPTIONS[key])}")
+        if kind in (int, float) and key in ZERO_ALLOWED_OPTIONS and checked[key] < 0:
+            raise ValidationError(f"{key}: must not be negative")
+        if kind in (int, float) and key not in ZERO_ALLOWED_OPTIONS and checked[key] <= 0:
             raise ValidationError(f"{key}: must be positive")
     return checked
 

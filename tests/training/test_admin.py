@@ -25,12 +25,13 @@ def test_retrain_form_lists_the_data_sets_and_queues_a_job(staff_client, staff, 
     assert dataset in page and "tiny" in page and "fernet" in page
     with django_capture_on_commit_callbacks() as callbacks:
         response = staff_client.post(url, {"architecture": "tiny", "epochs": 2, "dataset": dataset, "name": "",
-                                           "batch_size": 32, "limit": ""})
+                                           "batch_size": 32, "limit": "", "schedule": "cosine"})
     job = TrainingJob.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:training_trainingjob_change", args=[job.pk])
     assert job.kind == "retrain" and job.created_by == staff and job.total_epochs == 2
     assert job.parameters["batch_size"] == 32 and "limit" not in job.parameters
+    assert job.parameters["schedule"] == "cosine"
     assert len(callbacks) == 1
 
 
@@ -44,7 +45,7 @@ def test_retrain_form_shows_service_errors(staff_client, data_root):
     TrainingJobFactory(name="taken")
     response = staff_client.post(reverse("admin:training_modelversion_retrain"), {
         "architecture": "tiny", "epochs": 1, "dataset": str((data_root / "faces.npz").resolve()), "name": "taken",
-        "batch_size": 64})
+        "batch_size": 64, "schedule": "plateau"})
     assert response.status_code == 200 and "is taken" in response.content.decode()
     assert TrainingJob.objects.count() == 1
 

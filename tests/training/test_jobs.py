@@ -77,6 +77,12 @@ def test_retrain_succeeds_and_registers_an_inactive_version(queued):
     assert selectors.get_active_model_version() == active_before
 
 
+def test_retrain_options_reach_the_training_configuration(queued, fake_train):
+    run(queued(epochs=3, options={"schedule": "cosine", "warmup_epochs": 1, "label_smoothing": 0.1}))
+    config = fake_train[0]["config"]
+    assert (config.schedule, config.warmup_epochs, config.label_smoothing, config.epochs) == ("cosine", 1, 0.1, 3)
+
+
 def test_malformed_data_fails_with_the_reason_and_changes_nothing(queued):
     versions_before = set(ModelVersion.objects.values_list("pk", "is_active"))
     job = run(queued(dataset="broken.npz"))
@@ -217,6 +223,9 @@ def test_evaluate_stores_metrics_and_plots_on_the_job(data_root, tiny_model_dir,
     ({"name": "Not A Slug"}, "name: use lower-case"),
     ({"options": {"colour": "blue"}}, "unknown training option(s): colour"),
     ({"options": {"batch_size": -1}}, "batch_size: must be positive"),
+    ({"options": {"warmup_epochs": -1}}, "warmup_epochs: must not be negative"),
+    ({"options": {"schedule": "linear"}}, "schedule: choose one of plateau, cosine"),
+    ({"options": {"optimizer": "lion"}}, "optimizer: choose one of adam, adamw, sgd"),
 ])
 def test_retrain_requests_are_validated(data_root, kwargs, problem):
     arguments = {"architecture": "tiny", "epochs": 1, "dataset": data_root / "tiny.npz", **kwargs}

@@ -71,6 +71,10 @@ class TrainingOptionsSerializer(serializers.Serializer):
     label_smoothing = serializers.FloatField(min_value=0, max_value=1, required=False)
     early_stopping_patience = serializers.IntegerField(min_value=1, required=False)
     plateau_patience = serializers.IntegerField(min_value=1, required=False)
+    schedule = serializers.ChoiceField(choices=["plateau", "cosine"], required=False,
+                                       help_text="plateau: halve the rate when validation stalls; cosine: anneal "
+                                                 "over the epochs")
+    warmup_epochs = serializers.IntegerField(min_value=0, required=False, help_text="cosine: linear warm-up epochs")
 
 
 class TrainingJobCreateSerializer(serializers.Serializer):
