@@ -78,3 +78,16 @@ def test_int8_export_stays_close_to_the_float_model(two_members, tmp_path):
     exact, quantized = predict_probabilities(float_dir, faces), predict_probabilities(int8_dir, faces)
     np.testing.assert_allclose(quantized.sum(axis=1), 1, atol=1e-2)
     assert np.abs(quantized - exact).max() < 0.05
+
+
+def test_activation_maps_of_an_ensemble_show_its_first_member(two_members, tmp_path):
+    import cv2
+
+    _, members = two_members
+    out = tmp_path / "ensemble"
+    call_command("ensemble", *map(str, members), "--out", str(out), "--flip", verbosity=0)
+    face = tmp_path / "face.png"
+    cv2.imwrite(str(face), np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8))
+    call_command("activation_maps", str(face), "--out", str(tmp_path / "maps"), "--model", str(out))
+    assert sorted(p.name for p in (tmp_path / "maps").glob("*.png")) == ["block1_block1_relu.png",
+                                                                        "block2_block2_relu.png"]

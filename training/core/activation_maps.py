@@ -33,6 +33,14 @@ def block_outputs(model) -> list:
     return chosen
 
 
+def convolutional_model(model):
+    """The model whose conv blocks are drawn: an ensemble's first member, any other model itself."""
+    import keras
+
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return members[0] if members else model
+
+
 def write_activation_maps(model_path: str | Path, face: np.ndarray, out_dir: str | Path,
                           max_maps: int = 64) -> list[Path]:
     import keras
@@ -43,7 +51,9 @@ def write_activation_maps(model_path: str | Path, face: np.ndarray, out_dir: str
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model = keras.models.load_model(model_path, compile=False)
+    import training.core.ensemble  # noqa: F401  (registers the layers an ensemble is saved with)
+
+    model = convolutional_model(keras.models.load_model(model_path, compile=False))
     layers = block_outputs(model)
     probe = keras.Model(model.inputs, [layer.output for layer in layers])
     outputs = probe([face.astype(np.float32)[None, ..., None]], training=False)
