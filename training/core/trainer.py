@@ -183,6 +183,8 @@ def train(
     from training.core.evaluate import evaluate_model, write_evaluation
     from training.core.export import export_tflite
 
+    if config.schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {config.schedule!r}; choose one of {', '.join(SCHEDULES)}")
     out = Path(config.out)
     checkpoint = out / "checkpoint" / "last.keras"
     state_path = out / "state.json"
@@ -222,8 +224,6 @@ def train(
     val_ds = _dataset(val_data, 256, shuffle=False)
     class_weight = _balanced_class_weights(train_data.labels) if config.class_weights else None
 
-    if config.schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {config.schedule!r}; choose one of {', '.join(SCHEDULES)}")
     while state.epoch < config.epochs and not state.stopped_early:
         started = time.monotonic()
         if config.schedule == "cosine":
