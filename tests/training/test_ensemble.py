@@ -50,6 +50,10 @@ def test_ensemble_averages_members_over_both_mirror_views(two_members, tmp_path)
     assert [m["commands"] for m in config["members"]] == [["train seed 1"], ["train seed 2"]]
     command = (out / "command.txt").read_text()
     assert "train seed 1" in command and "train seed 2" in command
+    for index, member in enumerate(members, start=1):
+        kept = out / "members" / f"{index}-{member.name}"
+        assert (kept / "config.json").read_text() == (member / "config.json").read_text()
+        assert (kept / "history.json").is_file()
 
 
 def test_ensemble_without_flip_is_the_plain_mean(two_members, tmp_path):

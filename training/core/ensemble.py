@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -48,6 +49,19 @@ def _read_config(model_dir: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+MEMBER_RECORDS = ("config.json", "history.json", "metrics.json", "metrics_curves.png")
+
+
+def _copy_member_records(member_dirs: list[Path], destination: Path) -> None:
+    """Keep each member's configuration, history, metrics and curves beside the ensemble."""
+    for index, model_dir in enumerate(member_dirs, start=1):
+        target = destination / f"{index}-{model_dir.resolve().name}"
+        target.mkdir(parents=True, exist_ok=True)
+        for name in MEMBER_RECORDS:
+            if (model_dir / name).is_file():
+                shutil.copyfile(model_dir / name, target / name)
+
+
 def combine(
     member_dirs: list[str | Path],
     out: str | Path,
@@ -56,9 +70,9 @@ def combine(
     calibration: np.ndarray | None = None,
     command: str | None = None,
 ) -> Path:
-    """Write an artifact directory (model.keras, model.tflite, config.json, command.txt) for the
-    ensemble of the models in `member_dirs`; returns `out`. With `calibration` faces, the
-    `.tflite` export is quantized to int8 (see `export_tflite`)."""
+    """Write an artifact directory (model.keras, model.tflite, config.json, command.txt and the
+    members' records under `members/`) for the ensemble of the models in `member_dirs`; returns
+    `out`. With `calibration` faces, the `.tflite` export is quantized to int8 (see `export_tflite`)."""
     from training.core.export import export_tflite
 
     member_dirs = [Path(d) for d in member_dirs]
@@ -86,6 +100,7 @@ def combine(
         "command": command,
     }
     (out / "config.json").write_text(json.dumps(config, indent=2))
+    _copy_member_records(member_dirs, out / "members")
     lines = [f"# member {d}\n" + "\n".join(m["commands"]) for d, m in zip(member_dirs, config["members"], strict=True)]
     (out / "command.txt").write_text("\n".join([*lines, "# ensemble", command]) + "\n")
     return out
