@@ -200,6 +200,7 @@ SPECTACULAR_SETTINGS = {
 EMOTION_MODEL_DIR = Path(os.environ.get("EMOTION_MODEL_DIR", BASE_DIR / "models" / "shipped"))
 FACE_DETECTOR = os.environ.get("FACE_DETECTOR", "haar")  # "haar" or "yunet"
 YUNET_MODEL_PATH = os.environ.get("YUNET_MODEL_PATH", "")
+EMOTION_CLASSIFIER_THREADS = env_int("EMOTION_CLASSIFIER_THREADS", 1)  # LiteRT threads per batched invoke
 FER2013_PATH = Path(os.environ.get("FER2013_PATH", BASE_DIR.parent / "shared" / "data" / "fer2013" / "fer2013.npz"))
 # Folders that hold data sets an admin may pick for retraining (comma-separated).
 TRAINING_DATA_ROOTS = [Path(p) for p in env_list("TRAINING_DATA_ROOTS", str(FER2013_PATH.parent))]

@@ -75,7 +75,8 @@ def test_int8_export_stays_close_to_the_float_model(two_members, tmp_path):
     float_dir, int8_dir = tmp_path / "float", tmp_path / "int8"
     call_command("ensemble", *map(str, members), "--out", str(float_dir), verbosity=0)
     call_command("ensemble", *map(str, members), "--out", str(int8_dir), "--int8", "--data", str(data), verbosity=0)
-    assert json.loads((int8_dir / "config.json").read_text())["int8"] is True
+    config = json.loads((int8_dir / "config.json").read_text())
+    assert config["int8"] is True and f"Training faces of {data} drawn with seed 1" in config["int8_calibration"]
     assert "int8" in tensor_types(int8_dir) and "int8" not in tensor_types(float_dir)
 
     faces = load_npz(data).split("PrivateTest").pixels
@@ -95,3 +96,19 @@ def test_activation_maps_of_an_ensemble_show_its_first_member(two_members, tmp_p
     call_command("activation_maps", str(face), "--out", str(tmp_path / "maps"), "--model", str(out))
     assert sorted(p.name for p in (tmp_path / "maps").glob("*.png")) == ["block1_block1_relu.png",
                                                                         "block2_block2_relu.png"]
+
+
+def test_weighted_ensemble_scales_each_member(two_members, tmp_path):
+    data, members = two_members
+    out = tmp_path / "weighted"
+    call_command("ensemble", *map(str, members), "--out", str(out), "--flip", "--weights", "3", "1", verbosity=0)
+    faces = load_npz(data).split("PrivateTest").pixels
+    first, second = (predict_probabilities(m, faces, tta=True) for m in members)
+    np.testing.assert_allclose(predict_probabilities(out, faces), 0.75 * first + 0.25 * second, atol=1e-5)
+    assert json.loads((out / "config.json").read_text())["weights"] == [0.75, 0.25]
+
+
+def test_ensemble_weights_must_match_the_members(two_members, tmp_path):
+    _, members = two_members
+    with pytest.raises(CommandError, match="give 2 non-negative weights"):
+        call_command("ensemble", *map(str, members), "--out", str(tmp_path / "out"), "--weights", "1", verbosity=0)

@@ -29,19 +29,48 @@ class HorizontalFlip(layers.Layer):
         return keras.ops.flip(inputs, axis=2)
 
 
-def build_ensemble(members: list[keras.Model], *, flip: bool = False) -> keras.Model:
-    """One model whose output is the mean of `members`' outputs (over both views with `flip`)."""
+@keras.saving.register_keras_serializable(package="moodlens")
+class WeightedAverage(layers.Layer):
+    """sum(w_i * x_i) for fixed weights that add up to 1."""
+
+    def __init__(self, weights: list[float], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.member_weights = [float(w) for w in weights]
+
+    def call(self, inputs):
+        return sum(weight * tensor for weight, tensor in zip(self.member_weights, inputs, strict=True))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "weights": self.member_weights}
+
+
+def normalised_weights(weights: list[float] | None, count: int) -> list[float]:
+    """Member weights scaled to add up to 1; equal weights when none are given."""
+    if weights is None:
+        return [1 / count] * count
+    if len(weights) != count or any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise ValueError(f"give {count} non-negative weights, one per member, not all zero")
+    return [w / sum(weights) for w in weights]
+
+
+def build_ensemble(
+    members: list[keras.Model], *, flip: bool = False, weights: list[float] | None = None
+) -> keras.Model:
+    """One model whose output is the (weighted) mean of `members`' outputs, over both views with `flip`."""
     if not members:
         raise ValueError("an ensemble needs at least one member")
+    member_weights = normalised_weights(weights, len(members))
     inputs = keras.Input(INPUT_SHAPE, name="face")
     views = [inputs, HorizontalFlip(name="mirror")(inputs)] if flip else [inputs]
-    outputs = []
-    for index, member in enumerate(members, start=1):
+    outputs, output_weights = [], []
+    for index, (member, weight) in enumerate(zip(members, member_weights, strict=True), start=1):
         # A fresh functional wrapper gives each member a unique name inside the ensemble.
         member = keras.Model(member.input, member.output, name=f"member{index}_{member.name}")
         outputs.extend(member(view) for view in views)
-    averaged = outputs[0] if len(outputs) == 1 else layers.Average(name="emotion")(outputs)
-    return keras.Model(inputs, averaged, name="ensemble")
+        output_weights.extend([weight / len(views)] * len(views))
+    if len(outputs) == 1:
+        return keras.Model(inputs, outputs[0], name="ensemble")
+    return keras.Model(inputs, WeightedAverage(output_weights, name="emotion")(outputs), name="ensemble")
 
 
 def _read_config(model_dir: Path) -> dict:
@@ -67,7 +96,9 @@ def combine(
     out: str | Path,
     *,
     flip: bool = False,
+    weights: list[float] | None = None,
     calibration: np.ndarray | None = None,
+    calibration_source: str = "",
     command: str | None = None,
 ) -> Path:
     """Write an artifact directory (model.keras, model.tflite, config.json, command.txt and the
@@ -76,11 +107,12 @@ def combine(
     from training.core.export import export_tflite
 
     member_dirs = [Path(d) for d in member_dirs]
+    normalised_weights(weights, len(member_dirs))  # refuse bad weights before loading anything
     for model_dir in member_dirs:
         if not (model_dir / "model.keras").is_file():
             raise FileNotFoundError(f"{model_dir}: no model.keras in this directory")
     members = [keras.models.load_model(d / "model.keras", compile=False) for d in member_dirs]
-    model = build_ensemble(members, flip=flip)
+    model = build_ensemble(members, flip=flip, weights=weights)
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -91,7 +123,9 @@ def combine(
     config = {
         "architecture": "ensemble",
         "flip": flip,
+        "weights": normalised_weights(weights, len(member_dirs)),
         "int8": calibration is not None,
+        "int8_calibration": calibration_source if calibration is not None else "",
         "members": [
             {"dir": str(d), "architecture": c.get("architecture", ""), "seed": c.get("seed"),
              "commands": c.get("commands", [c["command"]] if "command" in c else [])}

@@ -18,16 +18,20 @@ class Command(BaseCommand):
         parser.add_argument("members", nargs="+", help="artifact directories written by `train`")
         parser.add_argument("--out", required=True, help="artifact directory to write (created)")
         parser.add_argument("--flip", action="store_true", help="also average over the mirror image")
+        parser.add_argument("--weights", type=float, nargs="+", default=None,
+                            help="one weight per member (scaled to add up to 1; default: equal)")
         parser.add_argument("--int8", action="store_true",
                             help=f"quantize the .tflite export to int8, calibrated on {CALIBRATION_FACES} "
                                  "Training faces of --data")
         parser.add_argument("--data", default=str(settings.FER2013_PATH), help="data set for --int8 calibration")
         parser.add_argument("--seed", type=int, default=1, help="which calibration faces are drawn")
 
-    def handle(self, *args, members: list[str], out: str, flip: bool, int8: bool, data: str, seed: int, **options):
+    def handle(self, *args, members: list[str], out: str, flip: bool, weights: list[float] | None, int8: bool,
+               data: str, seed: int, **options):
         try:
             calibration = self._calibration_faces(Path(data), seed) if int8 else None
-            path = combine(members, out, flip=flip, calibration=calibration)
+            source = f"{CALIBRATION_FACES} Training faces of {data} drawn with seed {seed}"
+            path = combine(members, out, flip=flip, weights=weights, calibration=calibration, calibration_source=source)
         except (DataFormatError, FileNotFoundError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS(f"wrote {path}; evaluate it with `manage.py evaluate --model {path}`"))
