@@ -76,10 +76,15 @@ def session_distribution(*, session: CaptureSession) -> dict[str, int]:
     return {emotion: counts.get(emotion, 0) for emotion in EMOTIONS}
 
 
+def user_detections(*, user: AbstractBaseUser) -> QuerySet[Detection]:
+    """Every detection of the user's own sessions."""
+    return Detection.objects.filter(session__user=user)
+
+
 def recent_detections(*, user: AbstractBaseUser, days: int) -> QuerySet[Detection]:
     """The user's detections from sessions started in the last `days` days."""
     since = timezone.now() - timedelta(days=days)
-    return Detection.objects.filter(session__user=user, session__started_at__gte=since)
+    return user_detections(user=user).filter(session__started_at__gte=since)
 
 
 def emotion_shares(counts: dict[str, int], total: int) -> dict[str, float]:

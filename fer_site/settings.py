@@ -209,6 +209,7 @@ TRAINING_ARTIFACTS_DIR = Path(os.environ.get("TRAINING_ARTIFACTS_DIR", VAR_DIR /
 # is taken for lost when its message arrives again, and resumes. Keep it above the longest epoch.
 TRAINING_HEARTBEAT_TIMEOUT = env_int("TRAINING_HEARTBEAT_TIMEOUT", 3600)
 MAX_FRAME_BYTES = env_int("MAX_FRAME_BYTES", 2 * 1024 * 1024)
+PREDICT_MAX_BYTES = env_int("PREDICT_MAX_BYTES", 8 * 1024 * 1024)  # one image sent to POST /api/predict/
 # Let frames a little over the limit reach the consumer, so it can answer "too large" instead of
 # Daphne closing the socket (its default limit is 1 MB). `runserver` reads these.
 DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = MAX_FRAME_BYTES * 2

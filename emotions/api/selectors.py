@@ -34,7 +34,7 @@ def detection_list(*, session: CaptureSession) -> QuerySet[Detection]:
 
 
 def user_detections(*, user: AbstractBaseUser) -> QuerySet[Detection]:
-    return Detection.objects.filter(session__user=user)
+    return history.user_detections(user=user)
 
 
 def session_summary(*, session: CaptureSession) -> dict[str, Any]:

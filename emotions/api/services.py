@@ -9,14 +9,11 @@ from django.db import transaction
 
 from emotions import recognizer
 from emotions.models import CaptureSession
-from emotions.recognition import decode_image
 from emotions.services import faces_largest_first
-
-DEFAULT_PREDICT_MAX_BYTES = 8 * 1024 * 1024
 
 
 def predict_max_bytes() -> int:
-    return int(getattr(settings, "PREDICT_MAX_BYTES", DEFAULT_PREDICT_MAX_BYTES))
+    return settings.PREDICT_MAX_BYTES
 
 
 @transaction.atomic
@@ -31,11 +28,4 @@ def predict_faces(image_bytes: bytes) -> list[dict[str, Any]]:
     Uses the process's pipeline (the active model) but the API's own byte limit, which is larger
     than a live frame's: clients upload photos, not webcam frames.
     """
-    pipeline = recognizer.get_pipeline()
-    image = decode_image(
-        image_bytes,
-        max_bytes=predict_max_bytes(),
-        max_pixels=pipeline.max_pixels,
-        grayscale=not getattr(pipeline.detector, "wants_color", False),
-    )
-    return faces_largest_first(pipeline.process_frame(image))
+    return faces_largest_first(recognizer.get_pipeline().process(image_bytes, max_bytes=predict_max_bytes()))
