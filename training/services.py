@@ -30,7 +30,6 @@ from training.signals import model_activated
 
 logger = logging.getLogger(__name__)
 
-RECOGNITION_GROUP = "recognition"
 LOG_TAIL_LINES = 40
 MAX_ATTEMPTS = 3
 MAX_EPOCHS = 500
@@ -124,6 +123,8 @@ def broadcast_model_activated(version: ModelVersion) -> None:
         if isinstance(result, Exception):
             logger.error("model_activated receiver %r failed: %s", receiver, result)
     from channels.layers import get_channel_layer
+
+    from emotions.consumers import RECOGNITION_GROUP  # the group every live consumer joins
 
     layer = get_channel_layer()
     if layer is None:

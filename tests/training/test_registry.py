@@ -14,6 +14,7 @@ from django.db.models.signals import post_migrate
 
 from emotions import recognizer
 from emotions import services as emotion_services
+from emotions.consumers import RECOGNITION_GROUP
 from tests.factories import ModelVersionFactory
 from training import selectors, services
 from training.models import ModelVersion
@@ -96,7 +97,7 @@ def test_activation_switches_exactly_one_and_broadcasts_on_commit(model_dir, emp
     new = ModelVersionFactory(name="fer-v2", artifact_dir=str(model_dir("fer-v2")))
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(services.RECOGNITION_GROUP, channel)
+    async_to_sync(layer.group_add)(RECOGNITION_GROUP, channel)
     try:
         with django_capture_on_commit_callbacks() as callbacks:
             services.activate_model_version(new)
@@ -105,7 +106,7 @@ def test_activation_switches_exactly_one_and_broadcasts_on_commit(model_dir, emp
         callbacks[0]()
         message = async_to_sync(layer.receive)(channel)
     finally:
-        async_to_sync(layer.group_discard)(services.RECOGNITION_GROUP, channel)
+        async_to_sync(layer.group_discard)(RECOGNITION_GROUP, channel)
     assert message == {"type": "model.activated", "model_dir": new.artifact_dir, "label": "fer-v2"}
     old.refresh_from_db()
     new.refresh_from_db()

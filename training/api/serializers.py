@@ -7,6 +7,7 @@ from pathlib import Path
 from rest_framework import serializers
 
 from training import selectors
+from training.core.trainer import OPTIMIZERS, SCHEDULES
 from training.models import ModelVersion, TrainingJob
 from training.services import MAX_EPOCHS
 
@@ -62,7 +63,7 @@ class TrainingOptionsSerializer(serializers.Serializer):
 
     batch_size = serializers.IntegerField(min_value=1, max_value=4096, required=False)
     learning_rate = serializers.FloatField(min_value=0, required=False)
-    optimizer = serializers.ChoiceField(choices=["adam", "adamw", "sgd"], required=False)
+    optimizer = serializers.ChoiceField(choices=OPTIMIZERS, required=False)
     limit = serializers.IntegerField(min_value=1, required=False, help_text="train on at most this many images")
     augment = serializers.BooleanField(required=False)
     jit_compile = serializers.BooleanField(required=False)
@@ -71,7 +72,7 @@ class TrainingOptionsSerializer(serializers.Serializer):
     label_smoothing = serializers.FloatField(min_value=0, max_value=1, required=False)
     early_stopping_patience = serializers.IntegerField(min_value=1, required=False)
     plateau_patience = serializers.IntegerField(min_value=1, required=False)
-    schedule = serializers.ChoiceField(choices=["plateau", "cosine"], required=False,
+    schedule = serializers.ChoiceField(choices=SCHEDULES, required=False,
                                        help_text="plateau: halve the rate when validation stalls; cosine: anneal "
                                                  "over the epochs")
     warmup_epochs = serializers.IntegerField(min_value=0, required=False, help_text="cosine: linear warm-up epochs")
