@@ -86,3 +86,14 @@ def test_cosine_run_uses_the_scheduled_rate_each_epoch(tiny_npz, tmp_path):
 def test_unknown_schedule_is_refused(tiny_npz, tmp_path):
     with pytest.raises(ValueError, match="unknown schedule 'linear'"):
         train(tiny_config(tiny_npz, tmp_path / "run", schedule="linear"), verbose=0)
+
+
+def test_final_metrics_leave_out_test_images_also_in_training(tiny_npz, tmp_path):
+    data = dict(np.load(tiny_npz))
+    private = np.flatnonzero(data["usage"] == 2)
+    data["pixels"][private[:3]] = data["pixels"][:3]  # three PrivateTest faces copied from Training
+    path = tmp_path / "overlap.npz"
+    np.savez(path, **data)
+    result = train(tiny_config(path, tmp_path / "run"), verbose=0)
+    assert result.metrics["without_train_overlap"]["excluded"] == 3
+    assert result.metrics["without_train_overlap"]["n"] == len(private) - 3

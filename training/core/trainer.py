@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.core.data import EMOTIONS, FaceDataset, load_dataset
+from training.core.data import EMOTIONS, FaceDataset, load_dataset, train_overlap_mask
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("plateau", "cosine")
@@ -288,7 +288,9 @@ def train(
         test_data = dataset.split(config.test_split) if dataset.usage is not None else val_data
         if config.limit:
             test_data = test_data.subset(np.arange(min(len(test_data), max(config.limit // 4, 1))))
-        metrics = evaluate_model(out, test_data, split=config.test_split, data_path=config.data)
+        # As `evaluate` does: also report accuracy without the test images that occur in Training.
+        overlap = train_overlap_mask(dataset, config.test_split)[: len(test_data)]
+        metrics = evaluate_model(out, test_data, split=config.test_split, data_path=config.data, overlap=overlap)
         write_evaluation(out, metrics, history=state.history)
     return TrainResult(out, state, metrics)
 
