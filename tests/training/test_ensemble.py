@@ -5,6 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from training.core.data import load_npz
+from training.core.ensemble import choose_weights, weight_grid
 from training.core.evaluate import predict_probabilities
 from training.core.trainer import TrainConfig, train
 
@@ -112,3 +113,59 @@ def test_ensemble_weights_must_match_the_members(two_members, tmp_path):
     _, members = two_members
     with pytest.raises(CommandError, match="give 2 non-negative weights"):
         call_command("ensemble", *map(str, members), "--out", str(tmp_path / "out"), "--weights", "1", verbosity=0)
+
+
+def test_an_ensemble_given_as_a_member_contributes_its_networks(two_members, tmp_path):
+    data, members = two_members
+    inner = tmp_path / "inner"
+    call_command("ensemble", str(members[0]), "--out", str(inner), "--flip", verbosity=0)
+    extended = tmp_path / "extended"
+    call_command("ensemble", str(inner), str(members[1]), "--out", str(extended), "--weights", "3", "1",
+                 verbosity=0)
+
+    faces = load_npz(data).split("PrivateTest").pixels
+    first, second = (predict_probabilities(m, faces) for m in members)
+    np.testing.assert_allclose(predict_probabilities(extended, faces), 0.75 * first + 0.25 * second, atol=1e-5)
+    config = json.loads((extended / "config.json").read_text())
+    assert config["flip"] is False and config["weights"] == [0.75, 0.25]
+    assert [m["dir"] for m in config["members"]] == [str(members[0]), str(members[1])]
+    assert [m["commands"] for m in config["members"]] == [["train seed 1"], ["train seed 2"]]
+    kept = extended / "members" / f"1-{members[0].name}"
+    assert (kept / "config.json").read_text() == (members[0] / "config.json").read_text()
+
+
+def test_weight_grid_covers_every_split_of_one():
+    grid = [tuple(w) for w in weight_grid(3, 2)]
+    assert sorted(grid) == sorted({(0, 0, 1), (0, 1, 0), (1, 0, 0), (0, .5, .5), (.5, 0, .5), (.5, .5, 0)})
+    assert len(list(weight_grid(2, 10))) == 11
+
+
+def test_choose_weights_prefers_the_member_that_is_right():
+    labels = np.array([0, 1, 2, 0])
+    right = np.eye(3)[labels] * 0.8 + 0.2 / 3
+    wrong = np.eye(3)[[1, 2, 0, 1]] * 0.9 + 0.1 / 3
+    ranked = choose_weights(np.stack([wrong, right]), labels, steps=4)
+    assert ranked[0]["weights"] == [0.0, 1.0] and ranked[0]["accuracy"] == 1.0
+    assert ranked[-1]["weights"] == [1.0, 0.0] and ranked[-1]["accuracy"] == 0.0
+
+
+def test_ensemble_can_choose_its_weights_on_publictest(two_members, tmp_path):
+    data, members = two_members
+    out = tmp_path / "chosen"
+    call_command("ensemble", *map(str, members), "--out", str(out), "--choose-weights", "--data", str(data),
+                 verbosity=0)
+    config = json.loads((out / "config.json").read_text())
+    public = load_npz(data).split("PublicTest")
+    assert config["weights_chosen_on"].startswith(f"PublicTest of {data} (21 faces)")
+    best = config["weight_candidates"][0]
+    assert config["weights"] == pytest.approx(best["weights"])
+    mixed = predict_probabilities(out, public.pixels)
+    assert np.mean(mixed.argmax(axis=1) == public.labels) == pytest.approx(best["accuracy"])
+    assert all(best["accuracy"] >= c["accuracy"] for c in config["weight_candidates"])
+
+
+def test_weights_and_choose_weights_exclude_each_other(two_members, tmp_path):
+    data, members = two_members
+    with pytest.raises(CommandError, match="either weights or a set"):
+        call_command("ensemble", *map(str, members), "--out", str(tmp_path / "out"), "--weights", "1", "1",
+                     "--choose-weights", "--data", str(data), verbosity=0)
