@@ -161,8 +161,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=CLOSE_TIMEOUT)
-        await self.flush(recorder)
-        session = await database_sync_to_async(services.end_session)(session=recorder.session)
+        try:
+            await self.flush(recorder)
+        finally:
+            session = await database_sync_to_async(services.end_session)(session=recorder.session)
         if notify:
             await self.send_json({
                 "type": "stopped", "id": session.pk, "frames": recorder.received,
@@ -174,7 +176,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         async with self.flush_lock:
             batch = recorder.take_batch() if recorder is not None else None
             if batch is not None:
-                await database_sync_to_async(services.save_batch)(batch)
+                try:
+                    await database_sync_to_async(services.save_batch)(batch)
+                except Exception:
+                    recorder.put_back(batch)
+                    raise
 
     async def flush_periodically(self) -> None:
         while True:

@@ -135,16 +135,18 @@ def record_detections(*, detections: Sequence[Detection]) -> int:
     return len(detections)
 
 
-def count_frames(*, session_id: int, received: int, processed: int, dropped: int) -> None:
-    """Store the session's frame totals so far (absolute numbers, so a repeated write is harmless)."""
-    CaptureSession.objects.filter(pk=session_id).update(
+def count_frames(*, session_id: int, received: int, processed: int, dropped: int) -> bool:
+    """Store the session's frame totals so far (absolute numbers, so a repeated write is harmless);
+    False if the session no longer exists (its owner deleted it while it was running)."""
+    return bool(CaptureSession.objects.filter(pk=session_id).update(
         frames_received=received, frames_processed=processed, frames_dropped=dropped
-    )
+    ))
 
 
 def end_session(*, session: CaptureSession) -> CaptureSession:
+    """Mark the session ended (a no-op in the database if its owner already deleted it)."""
     session.ended_at = max(timezone.now(), session.started_at)
-    session.save(update_fields=["ended_at"])
+    CaptureSession.objects.filter(pk=session.pk).update(ended_at=session.ended_at)
     return session
 
 
@@ -160,13 +162,14 @@ class FlushBatch:
 
 
 def save_batch(batch: FlushBatch) -> int:
-    """Write a `FlushBatch` in one transaction; returns the number of detections written."""
+    """Write a `FlushBatch` in one transaction; returns the number of detections written (none
+    for a session deleted while it ran: its owner asked for its detections to go)."""
     with transaction.atomic():
-        written = record_detections(detections=batch.detections)
-        count_frames(
+        # The update first: it locks the session row, so a delete cannot slip in before the insert.
+        exists = count_frames(
             session_id=batch.session_id, received=batch.received, processed=batch.processed, dropped=batch.dropped
         )
-    return written
+        return record_detections(detections=batch.detections) if exists else 0
 
 
 @dataclass
@@ -210,3 +213,10 @@ class SessionRecorder:
         self.pending = []
         self.dirty = False
         return batch
+
+    def put_back(self, batch: FlushBatch) -> None:
+        """A write failed: keep its detections for the next one, ahead of newer ones."""
+        for detection in batch.detections:
+            detection.pk = None  # a rolled-back insert may have numbered them
+        self.pending[:0] = batch.detections
+        self.dirty = True

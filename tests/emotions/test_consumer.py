@@ -216,6 +216,55 @@ async def test_detections_are_written_while_the_session_runs(user, face_jpeg, mo
     await communicator.disconnect(timeout=TIMEOUT)
 
 
+async def test_a_failed_write_keeps_the_detections_for_the_next_one(user, face_jpeg, monkeypatch):
+    """The database hiccups once (e.g. SQLite "database is locked"): nothing detected is lost."""
+    from django.db import OperationalError
+
+    real_save, failures = services.save_batch, []
+
+    def save_batch_failing_once(batch):
+        if not failures and batch.detections:
+            failures.append(len(batch.detections))
+            raise OperationalError("database is locked")
+        return real_save(batch)
+
+    monkeypatch.setattr(services, "save_batch", save_batch_failing_once)
+    monkeypatch.setattr(consumers, "FLUSH_INTERVAL", 0.1)
+    communicator, hello = await open_socket(user)
+    await send_frame(communicator, face_jpeg)
+    assert (await receive(communicator))["frame"] == 0
+    for _ in range(100):
+        if failures:
+            break
+        await asyncio.sleep(0.05)
+    await send_frame(communicator, face_jpeg)
+    assert (await receive(communicator))["frame"] == 1
+    await communicator.disconnect(timeout=TIMEOUT)
+
+    assert failures == [1]  # the first write, with frame 0's face, failed
+    assert await detection_count(hello["id"]) == 2
+    frames = await sync_to_async(list)(Detection.objects.filter(session_id=hello["id"]).values_list("frame_index",
+                                                                                                   flat=True))
+    assert sorted(frames) == [0, 1]
+    assert (await get_session(hello["id"])).ended_at is not None
+
+
+async def test_a_session_deleted_while_running_goes_on_without_recording(user, face_jpeg):
+    communicator, hello = await open_socket(user)
+    await send_frame(communicator, face_jpeg)
+    assert (await receive(communicator))["type"] == "result"
+    await sync_to_async(CaptureSession.objects.filter(pk=hello["id"]).delete)()
+
+    await send_frame(communicator, face_jpeg)
+    assert (await receive(communicator))["type"] == "result"
+    await communicator.send_json_to({"type": "stop"})
+    stopped = await receive(communicator)
+    assert stopped["type"] == "stopped" and stopped["processed"] == 2
+    await communicator.disconnect(timeout=TIMEOUT)
+    assert not await sync_to_async(CaptureSession.objects.filter(pk=hello["id"]).exists)()
+    assert await detection_count(hello["id"]) == 0
+
+
 async def test_stop_and_start_messages_end_and_begin_sessions(user, face_jpeg):
     communicator, first = await open_socket(user)
     await communicator.send_json_to({"type": "start", "width": 640, "height": 480})
