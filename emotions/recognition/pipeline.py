@@ -172,6 +172,7 @@ class StreamTracker:
         self.pipeline = pipeline
         self.redetect_every = redetect_every
         self.tracked: list[Box] = []
+        self.frame_shape: tuple[int, ...] = ()
         self.frames_since_full_search = 0
         self.full_searches = 0
 
@@ -185,6 +186,9 @@ class StreamTracker:
 
     def process_frame(self, image: np.ndarray) -> list[FaceResult]:
         """Faces and emotions in the next decoded frame of the session."""
+        if image.shape[:2] != self.frame_shape:  # a new capture size: old boxes mean nothing here
+            self.reset()
+            self.frame_shape = image.shape[:2]
         followed = [box for box in (self._search_near(image, box) for box in self.tracked) if box is not None]
         lost_one = len(followed) < len(self.tracked)
         due = self.frames_since_full_search + 1 >= self.redetect_every
@@ -207,6 +211,8 @@ class StreamTracker:
         left, top = max(0, x - margin), max(0, y - margin)
         right, bottom = min(frame_w, x + w + margin), min(frame_h, y + h + margin)
         region = image[top:bottom, left:right]
+        if region.size == 0:
+            return None
         found = self.pipeline.detector.detect(
             region, min_face=round(side * SIZE_RANGE[0]), max_face=round(side * SIZE_RANGE[1])
         )

@@ -194,3 +194,13 @@ def test_stream_matches_the_stateless_pipeline_on_a_still_frame(pipeline, astron
 def test_stream_rejects_a_bad_redetect_interval(pipeline):
     with pytest.raises(ValueError):
         pipeline.new_stream(redetect_every=0)
+
+
+def test_stream_survives_a_change_of_frame_size(pipeline, portrait):
+    tracker = pipeline.new_stream()
+    assert len(tracker.process_frame(compose([(portrait, 380, 200)]))) == 1
+    # A smaller frame (a client that changed its capture size): the old face's region lies outside it.
+    assert tracker.process_frame(np.full((120, 160, 3), 120, np.uint8)) == []
+    (result,) = tracker.process_frame(compose([(portrait, 50, 50)]))
+    x, y = centre(result.box)
+    assert abs(x - (50 + PORTRAIT_FACE_CENTRE[0])) < 15 and abs(y - (50 + PORTRAIT_FACE_CENTRE[1])) < 15
