@@ -11,8 +11,18 @@ from training.core.trainer import OPTIMIZERS, SCHEDULES
 from training.models import ModelVersion, TrainingJob
 from training.services import MAX_EPOCHS
 
-# config.json keys that are server paths or shell commands, not hyperparameters.
-PRIVATE_CONFIG_KEYS = {"data", "out", "command", "commands"}
+# config.json keys that are server paths or shell commands, not hyperparameters (at any depth:
+# an ensemble's config lists its members' own).
+PRIVATE_CONFIG_KEYS = {"data", "out", "dir", "command", "commands", "int8_calibration", "weights_chosen_on"}
+
+
+def public_config(value):
+    """`value` without the private keys, in nested dicts and lists too."""
+    if isinstance(value, dict):
+        return {k: public_config(v) for k, v in value.items() if k not in PRIVATE_CONFIG_KEYS}
+    if isinstance(value, list):
+        return [public_config(item) for item in value]
+    return value
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -40,7 +50,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         return version.metrics.get("labels") or []
 
     def get_training(self, version: ModelVersion) -> dict:
-        return {k: v for k, v in version.training_config.items() if k not in PRIVATE_CONFIG_KEYS}
+        return public_config(version.training_config)
 
 
 class TrainingJobSerializer(serializers.ModelSerializer):

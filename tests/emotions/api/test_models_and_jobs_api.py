@@ -9,8 +9,6 @@ from training.models import ModelVersion, TrainingJob
 pytestmark = pytest.mark.django_db
 
 
-
-
 def test_model_list_and_detail(alice_api, tiny_model_dir):
     ModelVersion.objects.update(is_active=False)
     version = ModelVersionFactory(name="fer-a", artifact_dir=str(tiny_model_dir), is_active=True,
@@ -25,6 +23,18 @@ def test_model_list_and_detail(alice_api, tiny_model_dir):
     assert detail["dataset"] == "tiny.npz"
     assert [r["name"] for r in alice_api.get(reverse("api-model-list"), {"is_active": "true"}).json()["results"]] \
         == ["fer-a"]
+
+
+def test_an_ensembles_configuration_shows_no_server_paths_of_its_members(alice_api):
+    config = {"architecture": "ensemble", "flip": True, "weights": [0.8, 0.2], "int8": True,
+              "int8_calibration": "500 Training faces of /srv/data/fer2013.npz drawn with seed 1",
+              "members": [{"dir": "/srv/runs/a", "architecture": "fernet_deep", "seed": 2,
+                           "commands": ["manage.py train --data /srv/data/fer2013.npz"]}],
+              "command": "manage.py ensemble /srv/runs/a"}
+    version = ModelVersionFactory(architecture="ensemble", training_config=config)
+    training = alice_api.get(reverse("api-model-detail", args=[version.pk])).json()["training"]
+    assert training == {"architecture": "ensemble", "flip": True, "weights": [0.8, 0.2], "int8": True,
+                        "members": [{"architecture": "fernet_deep", "seed": 2}]}
 
 
 def test_staff_activates_a_version(staff_api, tiny_model_dir):
