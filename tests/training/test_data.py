@@ -6,11 +6,13 @@ from tests.training.conftest import make_faces
 from training.core.data import (
     EMOTIONS,
     DataFormatError,
+    FaceDataset,
     load_dataset,
     load_image_folder,
     load_kaggle_csv,
     load_npz,
     train_overlap_mask,
+    with_holdout_splits,
 )
 
 
@@ -139,3 +141,23 @@ def test_train_overlap_mask_marks_test_images_also_in_training(tmp_path):
     np.savez(tmp_path / "d.npz", pixels=pixels, emotion=labels, usage=usage)
     data = load_npz(tmp_path / "d.npz")
     assert train_overlap_mask(data, "PrivateTest").tolist() == [False, True]
+
+
+def test_missing_splits_are_held_out_of_training_per_class():
+    labels = np.repeat(np.arange(7), 20)
+    pixels = np.arange(140, dtype=np.uint8)[:, None, None] * np.ones((1, 48, 48), np.uint8)
+    dataset, filled = with_holdout_splits(FaceDataset(pixels, labels), seed=3)
+    assert filled == ["PublicTest", "PrivateTest"]
+    for split in ("PublicTest", "PrivateTest"):
+        assert dataset.split(split).class_counts() == [2] * 7
+    assert dataset.split("Training").class_counts() == [16] * 7
+    again, _ = with_holdout_splits(FaceDataset(pixels, labels), seed=3)
+    np.testing.assert_array_equal(again.usage, dataset.usage)
+
+    # A train/ + test/ folder: only the missing PublicTest is drawn, from Training rows.
+    usage = np.where(np.arange(140) % 20 < 15, 0, 2)
+    dataset, filled = with_holdout_splits(FaceDataset(pixels, labels, usage), seed=3)
+    assert filled == ["PublicTest"]
+    assert dataset.split("PrivateTest").class_counts() == [5] * 7
+    assert dataset.split("PublicTest").class_counts() == [2] * 7  # round(15 * 0.1)
+    assert not np.any((usage == 2) & (dataset.usage != 2))

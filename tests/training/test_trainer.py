@@ -37,6 +37,19 @@ def test_train_export_load_predict_round_trip(tiny_npz, tmp_path):
     np.testing.assert_allclose(exported, original, atol=1e-4)
 
 
+def test_a_set_without_splits_is_trained_and_reported_on_held_out_rows(tmp_path):
+    """E.g. a flat <emotion>/ folder: the reported accuracy is on rows the network never saw."""
+    from tests.training.conftest import make_faces
+
+    pixels, labels = make_faces(140)
+    data = tmp_path / "nosplits.npz"
+    np.savez(data, pixels=pixels, emotion=labels)
+    result = train(tiny_config(data, tmp_path / "run", seed=5), verbose=0)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["n"] == 14 and metrics["held_out"] == "PrivateTest: 10% of each class of Training, drawn with seed 5"
+    assert result.metrics["accuracy"] == metrics["accuracy"]
+
+
 def test_resume_continues_from_the_checkpoint(tiny_npz, tmp_path):
     out = tmp_path / "run"
     train(tiny_config(tiny_npz, out), verbose=0, evaluate_at_end=False)

@@ -187,6 +187,31 @@ def load_dataset(path: str | Path) -> FaceDataset:
     raise DataFormatError(path, "unknown format; expected a .npz, a Kaggle .csv or an image folder")
 
 
+HOLDOUT_FRACTION = 0.1
+
+
+def with_holdout_splits(dataset: FaceDataset, seed: int,
+                        fraction: float = HOLDOUT_FRACTION) -> tuple[FaceDataset, list[str]]:
+    """Fill in the splits a set lacks from its Training rows; returns the set and the splits filled.
+
+    A CSV without `Usage`, a flat `<emotion>/` folder or a `train/` + `test/` folder still gets a
+    PublicTest to choose epochs on and a PrivateTest to report on, neither of which the network
+    trains on: `fraction` of each class's Training rows, drawn with `seed` so reruns agree.
+    """
+    usage = np.zeros(len(dataset), np.int64) if dataset.usage is None else dataset.usage.astype(np.int64)
+    rng = np.random.default_rng(seed)
+    filled = []
+    for split in ("PublicTest", "PrivateTest"):
+        index = SPLITS.index(split)
+        if np.any(usage == index):
+            continue
+        for label in range(len(EMOTIONS)):
+            rows = np.flatnonzero((usage == 0) & (dataset.labels == label))
+            usage[rng.choice(rows, round(len(rows) * fraction), replace=False)] = index
+        filled.append(split)
+    return FaceDataset(dataset.pixels, dataset.labels, usage), filled
+
+
 def train_overlap_mask(dataset: FaceDataset, split: str) -> np.ndarray:
     """For the rows of `split`, True where a pixel-identical image occurs in Training."""
     if dataset.usage is None:

@@ -28,7 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-from training.core.data import EMOTIONS, FaceDataset, load_dataset, train_overlap_mask
+from training.core.data import (
+    EMOTIONS,
+    HOLDOUT_FRACTION,
+    FaceDataset,
+    load_dataset,
+    train_overlap_mask,
+    with_holdout_splits,
+)
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("plateau", "cosine")
@@ -192,12 +199,12 @@ def train(
     checkpoint.parent.mkdir(exist_ok=True)
 
     keras.utils.set_random_seed(config.seed)
-    dataset = load_dataset(config.data)
+    dataset, held_out = with_holdout_splits(load_dataset(config.data), config.seed)
     train_data = dataset.split(config.train_split)
     if config.limit:
         rng = np.random.default_rng(config.seed)
         train_data = train_data.subset(rng.permutation(len(train_data))[: config.limit])
-    val_data = dataset.split(config.val_split) if dataset.usage is not None else train_data
+    val_data = dataset.split(config.val_split)
     if config.limit:
         val_data = val_data.subset(np.arange(min(len(val_data), max(config.limit // 4, 1))))
     if len(train_data) == 0 or len(val_data) == 0:
@@ -285,12 +292,15 @@ def train(
     export_tflite(best, out / "model.tflite")
     metrics = None
     if evaluate_at_end:
-        test_data = dataset.split(config.test_split) if dataset.usage is not None else val_data
+        test_data = dataset.split(config.test_split)
         if config.limit:
             test_data = test_data.subset(np.arange(min(len(test_data), max(config.limit // 4, 1))))
         # As `evaluate` does: also report accuracy without the test images that occur in Training.
         overlap = train_overlap_mask(dataset, config.test_split)[: len(test_data)]
         metrics = evaluate_model(out, test_data, split=config.test_split, data_path=config.data, overlap=overlap)
+        if config.test_split in held_out:
+            metrics["held_out"] = (f"{config.test_split}: {HOLDOUT_FRACTION:.0%} of each class of "
+                                   f"{config.train_split}, drawn with seed {config.seed}")
         write_evaluation(out, metrics, history=state.history)
     return TrainResult(out, state, metrics)
 
