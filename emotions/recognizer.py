@@ -15,6 +15,7 @@ activates another model version: frames in flight finish with the model they sta
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from emotions.recognition import (
     RecognitionPipeline,
     YuNetFaceDetector,
 )
+
+logger = logging.getLogger(__name__)
 
 MODEL_FILE = "model.tflite"
 DETECTORS = ("haar", "yunet")
@@ -89,18 +92,42 @@ def get_pipeline() -> RecognitionPipeline:
         return pipeline
     with _lock:
         if _pipeline is None:
-            model_dir = configured_model_dir()
-            try:  # a version an admin activated in training's registry wins over the configured model
-                from training.selectors import get_active_model_version
-
-                active = get_active_model_version()
-            except Exception:  # no database here (yet), not migrated, or an async context: use the setting
-                active = None
-            if active is not None and not active.is_shipped and (Path(active.artifact_dir) / MODEL_FILE).is_file():
-                model_dir = Path(active.artifact_dir)
+            model_dir = registry_model_dir() or configured_model_dir()
             _pipeline = build_pipeline(model_dir)
             _model_dir = model_dir
         return _pipeline
+
+
+def registry_model_dir() -> Path | None:
+    """The model the registry says to use: the active version's directory (the configured one
+    when the shipped version is active, or none is); None when the registry cannot be read (no
+    database here yet, not migrated, or an async context)."""
+    try:
+        from training.selectors import get_active_model_version
+
+        active = get_active_model_version()
+    except Exception:
+        return None
+    if active is not None and not active.is_shipped and (Path(active.artifact_dir) / MODEL_FILE).is_file():
+        return Path(active.artifact_dir)
+    return configured_model_dir()
+
+
+def follow_registry() -> None:
+    """Switch to the registry's active version if it is not the model in use.
+
+    An activation is broadcast to the processes that have a live session at that moment; any
+    other server process catches up here (one query), at its next session start or prediction.
+    """
+    if _pipeline is None:  # the first get_pipeline() reads the registry anyway
+        return
+    wanted = registry_model_dir()
+    if wanted is None or wanted == _model_dir:
+        return
+    try:
+        switch_model(wanted)
+    except Exception:  # keep classifying with the model we have
+        logger.exception("could not switch to the active model %s", wanted)
 
 
 def switch_model(model_dir: str | Path) -> None:

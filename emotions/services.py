@@ -99,6 +99,7 @@ def client_info(*, headers: Iterable[tuple[bytes, bytes]] = (), message: Mapping
 
 
 def start_session(*, user: AbstractBaseUser, client_info: Mapping[str, Any] | None = None) -> CaptureSession:
+    recognizer.follow_registry()  # in case another process activated a version meanwhile
     return CaptureSession.objects.create(
         user=user, model_version=current_model_label(), client_info=dict(client_info or {})
     )

@@ -28,4 +28,6 @@ def predict_faces(image_bytes: bytes) -> list[dict[str, Any]]:
     Uses the process's pipeline (the active model) but the API's own byte limit, which is larger
     than a live frame's: clients upload photos, not webcam frames.
     """
-    return faces_largest_first(recognizer.get_pipeline().process(image_bytes, max_bytes=predict_max_bytes()))
+    pipeline = recognizer.get_pipeline()
+    recognizer.follow_registry()  # in case another process activated a version meanwhile
+    return faces_largest_first(pipeline.process(image_bytes, max_bytes=predict_max_bytes()))

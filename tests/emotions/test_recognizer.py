@@ -83,3 +83,25 @@ def test_unknown_detector_is_refused(configured):
     configured.FACE_DETECTOR = "magic"
     with pytest.raises(ValueError, match="unknown FACE_DETECTOR"):
         recognizer.build_detector()
+
+
+@pytest.mark.django_db
+def test_a_process_that_missed_an_activation_follows_the_registry_at_the_next_session(
+        configured, tiny_model_dir, tmp_path):
+    """Another server process activated a version; this one had no live session to hear the broadcast."""
+    from emotions import services
+    from tests.factories import ModelVersionFactory, UserFactory
+    from training.models import ModelVersion
+
+    pipeline = recognizer.get_pipeline()
+    assert recognizer.current_model_dir() == tiny_model_dir
+    other_dir = tmp_path / "v2"
+    other_dir.mkdir()
+    shutil.copy(tiny_model_dir / "model.tflite", other_dir / "model.tflite")
+    ModelVersion.objects.update(is_active=False)
+    ModelVersionFactory(name="v2", artifact_dir=str(other_dir), is_active=True)  # no broadcast reaches us
+
+    session = services.start_session(user=UserFactory())
+    assert recognizer.current_model_dir() == other_dir
+    assert pipeline.classifier.model_path == other_dir / "model.tflite"
+    assert session.model_version == "v2"
