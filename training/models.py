@@ -87,6 +87,7 @@ class TrainingJob(models.Model):
     dispatch = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
     worker = models.CharField(max_length=200, blank=True, help_text="Celery node running the job")
+    worker_pid = models.PositiveIntegerField(null=True, blank=True, help_text="its process running the job")
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

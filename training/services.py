@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import secrets
 from collections.abc import Callable
@@ -290,6 +291,22 @@ def _finish(job_id: int, state: str, *, error: str = "", line: str = "", **field
                    line=line or (f"failed: {error}" if error else state.lower()), **fields)
 
 
+def _run_died_on_this_node(job: TrainingJob, worker: str) -> bool:
+    """The job's last run was in a process of this worker node that is gone (a prefork child the
+    OOM killer took, say): the message Celery gives back must resume the job now, not in an hour."""
+    if job.worker != worker or not job.worker_pid:
+        return False
+    if job.worker_pid == os.getpid():
+        return True  # this process is taking a new task, so its earlier run has ended
+    try:
+        os.kill(job.worker_pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, under another user
+        return False
+    return False
+
+
 def _start(job_id: int, dispatch: int, worker: str) -> tuple[TrainingJob | None, bool]:
     """Claim the job for this run: (job, resume) or (None, False) when there is nothing to run."""
     with transaction.atomic():
@@ -302,7 +319,8 @@ def _start(job_id: int, dispatch: int, worker: str) -> tuple[TrainingJob | None,
             return None, False
         resume = job.state == TrainingJob.State.RUNNING  # the previous run's worker was lost
         now = timezone.now()
-        if resume and job.heartbeat_at and now - job.heartbeat_at < _heartbeat_timeout():
+        if (resume and job.heartbeat_at and now - job.heartbeat_at < _heartbeat_timeout()
+                and not _run_died_on_this_node(job, worker)):
             # A redelivery (Redis re-sends unacknowledged messages after its visibility timeout)
             # while the first run is still alive and reporting epochs: let that run finish.
             logger.info("Skipping %s: still running on %s (last heartbeat %s)", job.name, job.worker, job.heartbeat_at)
@@ -319,7 +337,7 @@ def _start(job_id: int, dispatch: int, worker: str) -> tuple[TrainingJob | None,
             job.save()
             return None, False
         job.attempts += 1
-        job.state, job.worker, job.heartbeat_at = TrainingJob.State.RUNNING, worker, now
+        job.state, job.worker, job.worker_pid, job.heartbeat_at = TrainingJob.State.RUNNING, worker, os.getpid(), now
         job.started_at = job.started_at or now
         job.log_tail = _append(job.log_tail, (
             f"restarted on {worker} (attempt {job.attempts}): the previous worker was lost; resuming from "

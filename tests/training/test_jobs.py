@@ -144,6 +144,33 @@ def test_a_redelivered_message_leaves_a_live_run_alone(queued, fake_train, setti
     assert fake_train == [] and job.state == "RUNNING" and job.attempts == 1 and job.heartbeat_at == recent
 
 
+def test_a_run_whose_process_died_on_this_node_is_resumed_at_once(queued, fake_train, settings):
+    """A prefork child killed mid-job: Celery gives the message back to the same node at once."""
+    import subprocess
+    import sys
+
+    settings.TRAINING_HEARTBEAT_TIMEOUT = 3600
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    job = queued()
+    recent = timezone.now() - timedelta(minutes=10)
+    TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING", attempts=1, worker="celery@test",
+                                                 worker_pid=dead.pid, heartbeat_at=recent)
+    job = run(job)
+    assert fake_train[0]["resume"] is True and job.attempts == 2
+
+
+def test_a_run_in_a_live_process_of_this_node_is_left_alone(queued, fake_train, settings):
+    import os
+
+    settings.TRAINING_HEARTBEAT_TIMEOUT = 3600
+    job = queued()
+    TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING", attempts=1, worker="celery@test",
+                                                 worker_pid=os.getppid(), heartbeat_at=timezone.now())
+    job = run(job)
+    assert fake_train == [] and job.attempts == 1
+
+
 def test_a_run_silent_for_longer_than_the_heartbeat_timeout_is_resumed(queued, fake_train, settings):
     settings.TRAINING_HEARTBEAT_TIMEOUT = 3600
     job = queued()
