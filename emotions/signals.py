@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.dispatch import receiver
 
 from training.signals import model_activated
@@ -18,3 +20,20 @@ def switch_to_activated_model(sender, *, model_dir: str, label: str = "", **kwar
 
     if services.activate_model(model_dir=model_dir):
         logger.info("Recognition switched to model %s (%s)", label, model_dir)
+
+
+@receiver(model_activated, dispatch_uid="emotions.tell_live_sessions")
+def tell_live_sessions(sender, *, model_dir: str, label: str = "", **kwargs) -> None:
+    """Every live consumer, in every server process, switches for its next frames (across
+    processes through Redis); a process with none follows the registry at its next session."""
+    from emotions.consumers import RECOGNITION_GROUP
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(
+            RECOGNITION_GROUP, {"type": "model.activated", "model_dir": model_dir, "label": label}
+        )
+    except Exception:  # the activation is committed; a broken channel layer must not undo the request
+        logger.exception("Could not broadcast the activation of %s", label)

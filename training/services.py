@@ -17,7 +17,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -116,26 +115,13 @@ def activate_model_version(version: ModelVersion) -> ModelVersion:
 
 
 def broadcast_model_activated(version: ModelVersion) -> None:
-    """Tell this process (signal `model_activated`) and all consumers (group "recognition") to switch."""
-    model_dir, label = str(version.artifact_dir), version.name
+    """Announce the activation (signal `model_activated`): the emotions app switches this process
+    and tells every live session, in any process, over the channel layer."""
     for receiver, result in model_activated.send_robust(
-        sender=ModelVersion, version=version, model_dir=model_dir, label=label
+        sender=ModelVersion, version=version, model_dir=str(version.artifact_dir), label=version.name
     ):
-        if isinstance(result, Exception):
+        if isinstance(result, Exception):  # the activation is committed; a receiver must not undo it
             logger.error("model_activated receiver %r failed: %s", receiver, result)
-    from channels.layers import get_channel_layer
-
-    from emotions.consumers import RECOGNITION_GROUP  # the group every live consumer joins
-
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(
-            RECOGNITION_GROUP, {"type": "model.activated", "model_dir": model_dir, "label": label}
-        )
-    except Exception:  # the activation is committed; a broken channel layer must not undo the request
-        logger.exception("Could not broadcast the activation of %s", label)
 
 
 # --- Jobs: creation, dispatch, cancellation ---------------------------------------------------------------

@@ -3,8 +3,8 @@
 from django.dispatch import Signal
 
 # Sent (in the process that activated a version, after the commit) with `version`, `model_dir` and `label`.
-# The emotions app connects a receiver that switches this process's recognition pipeline; other
-# processes learn of the activation through the channel layer group "recognition".
+# The emotions app connects receivers that switch this process's recognition pipeline and tell
+# the live sessions of every process through the channel layer.
 model_activated = Signal()
 
 

@@ -1,0 +1,34 @@
+"""The direction of imports the README promises: the two cores are plain Python, and the
+training app never reaches into the emotions app (it announces activations with a signal)."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_modules(package: str) -> dict[str, set[str]]:
+    """For each .py file under `package`, the top-level names of the modules it imports."""
+    found = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+        found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+@pytest.mark.parametrize(("package", "forbidden"), [
+    ("emotions/recognition", {"django", "rest_framework", "channels", "training"}),
+    ("training/core", {"django", "rest_framework", "channels", "emotions"}),
+    ("training", {"emotions"}),
+])
+def test_imports_go_one_way(package, forbidden):
+    offenders = {path: sorted(names & forbidden) for path, names in imported_modules(package).items()
+                 if names & forbidden}
+    assert offenders == {}
