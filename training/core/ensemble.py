@@ -184,13 +184,13 @@ def combine(
     if weights is not None and weight_selection is not None:
         raise ValueError("give either weights or a set to choose them on, not both")
     members = [member for model_dir in member_dirs for member in load_members(model_dir)]
-    normalised_weights(weights, len(members))  # refuse bad weights before the slow part
     selection = {}
     if weight_selection is not None:
         faces, labels, description = weight_selection
         ranked = choose_weights(member_probabilities(members, faces, flip=flip), labels)
         weights = ranked[0]["weights"]
         selection = {"weights_chosen_on": description, "weight_candidates": ranked[:10]}
+    weights = normalised_weights(weights, len(members))  # refuses bad weights before anything is written
     model = build_ensemble([member.model for member in members], flip=flip, weights=weights)
 
     out = Path(out)
@@ -207,7 +207,7 @@ def combine(
     config = {
         "architecture": "ensemble",
         "flip": flip,
-        "weights": normalised_weights(weights, len(members)),
+        "weights": weights,
         **selection,
         "int8": calibration is not None,
         "int8_calibration": calibration_source if calibration is not None else "",

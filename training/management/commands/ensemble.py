@@ -1,10 +1,8 @@
-from pathlib import Path
-
 import numpy as np
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from training.core.data import DataFormatError, load_dataset
+from training.core.data import DataFormatError, FaceDataset, load_dataset
 from training.core.ensemble import combine
 
 CALIBRATION_FACES = 500
@@ -33,8 +31,9 @@ class Command(BaseCommand):
     def handle(self, *args, members: list[str], out: str, flip: bool, weights: list[float] | None,
                choose_weights: bool, int8: bool, data: str, seed: int, **options):
         try:
-            selection = self._selection_faces(Path(data)) if choose_weights else None
-            calibration = self._calibration_faces(Path(data), seed) if int8 else None
+            dataset = load_dataset(data) if choose_weights or int8 else None
+            selection = self._selection_faces(dataset, data) if choose_weights else None
+            calibration = self._calibration_faces(dataset, data, seed) if int8 else None
             source = f"{CALIBRATION_FACES} Training faces of {data} drawn with seed {seed}"
             path = combine(members, out, flip=flip, weights=weights, weight_selection=selection,
                            calibration=calibration, calibration_source=source)
@@ -43,15 +42,15 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"wrote {path}; evaluate it with `manage.py evaluate --model {path}`"))
 
     @staticmethod
-    def _selection_faces(data: Path) -> tuple[np.ndarray, np.ndarray, str]:
-        public = load_dataset(data).split("PublicTest")
+    def _selection_faces(dataset: FaceDataset, data: str) -> tuple[np.ndarray, np.ndarray, str]:
+        public = dataset.split("PublicTest")
         if len(public) == 0:
             raise ValueError(f"{data}: no PublicTest images to choose the weights on")
         return public.pixels, public.labels, f"PublicTest of {data} ({len(public)} faces), weights in steps of 0.1"
 
     @staticmethod
-    def _calibration_faces(data: Path, seed: int) -> np.ndarray:
-        training = load_dataset(data).split("Training")
+    def _calibration_faces(dataset: FaceDataset, data: str, seed: int) -> np.ndarray:
+        training = dataset.split("Training")
         if len(training) == 0:
             raise ValueError(f"{data}: no Training images to calibrate the int8 export on")
         rows = np.random.default_rng(seed).permutation(len(training))[:CALIBRATION_FACES]
