@@ -122,7 +122,7 @@ def follow_registry() -> None:
     if _pipeline is None:  # the first get_pipeline() reads the registry anyway
         return
     wanted = registry_model_dir()
-    if wanted is None or wanted == _model_dir:
+    if wanted is None or wanted.resolve() == current_model_dir().resolve():  # as current_model_label compares
         return
     try:
         switch_model(wanted)
