@@ -22,7 +22,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help="used by adamw")
     parser.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
     parser.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule,
-                        help="plateau: halve the rate when validation stalls; cosine: anneal over --epochs")
+                        help="plateau: halve the rate when validation stalls; cosine: anneal over --epochs; "
+                             "constant: keep --learning-rate")
     parser.add_argument("--warmup-epochs", type=int, default=defaults.warmup_epochs,
                         help="linear warm-up epochs before the cosine schedule")
     parser.add_argument("--plateau-patience", type=int, default=defaults.plateau_patience,
@@ -34,6 +35,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--limit", type=int, default=None, help="use only N training rows (smoke runs)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    parser.add_argument("--init-from", metavar="MODEL_DIR", default=None,
+                        help="fine-tune: start from this trained network's weights (its architecture is used)")
+    parser.add_argument("--init-member", type=int, default=defaults.init_member,
+                        help="with --init-from an ensemble directory: which of its networks (from 1)")
+    parser.add_argument("--swa-start", type=int, default=None, metavar="EPOCH",
+                        help="average the weights of every epoch after EPOCH (0: all); the average, with "
+                             "batch-norm statistics recomputed, is kept if it beats the best epoch")
 
 
 def config_from_arguments(options: dict) -> TrainConfig:
@@ -56,6 +64,9 @@ def config_from_arguments(options: dict) -> TrainConfig:
         jit_compile=not options["no_jit"],
         seed=options["seed"],
         limit=options["limit"],
+        init_from=options["init_from"],
+        init_member=options["init_member"],
+        swa_start=options["swa_start"],
     )
 
 

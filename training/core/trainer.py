@@ -8,7 +8,7 @@ Artifact directory layout::
 
     checkpoint/last.keras   model + optimizer after the latest epoch
     state.json              epoch, history, scheduler state (for --resume)
-    model.keras             the best epoch on the validation split
+    model.keras             the best epoch on the validation split (or the SWA average, if better)
     model.tflite            its LiteRT export
     history.json            per-epoch loss/accuracy/learning rate
     config.json             the configuration, seed and exact command
@@ -23,7 +23,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,7 @@ from training.core.data import (
 )
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("plateau", "cosine")
+SCHEDULES = ("plateau", "cosine", "constant")
 
 
 @dataclass
@@ -54,7 +54,8 @@ class TrainConfig:
     label_smoothing: float = 0.0
     # "plateau" halves the rate when validation accuracy stalls; "cosine" anneals it to
     # min_learning_rate over exactly `epochs` epochs (after `warmup_epochs` linear warm-up),
-    # which suits a run whose length is fixed by the time available.
+    # which suits a run whose length is fixed by the time available; "constant" keeps it (after
+    # the warm-up), as weight averaging wants.
     schedule: str = "plateau"
     warmup_epochs: int = 0
     plateau_patience: int = 3
@@ -69,6 +70,13 @@ class TrainConfig:
     val_split: str = "PublicTest"
     test_split: str = "PrivateTest"
     limit: int | None = None
+    # Fine-tuning: start from the weights of a trained network (an artifact directory; for an
+    # ensemble directory, its `init_member`-th network, counting from 1) instead of fresh ones.
+    init_from: str | None = None
+    init_member: int = 1
+    # Stochastic weight averaging: the weights after every epoch past `swa_start` are averaged,
+    # and the average competes with the best single epoch on the validation split.
+    swa_start: int | None = None
     command: str = field(default_factory=lambda: shlex.join(sys.argv))
 
 
@@ -95,6 +103,8 @@ class TrainState:
     plateau_best: float = -1.0
     learning_rate: float = 0.0
     stopped_early: bool = False
+    swa_epochs: int = 0  # how many epochs' weights are in the running average
+    swa: dict | None = None  # the average's validation result, once computed
 
 
 @dataclass
@@ -131,9 +141,11 @@ def _make_optimizer(config: TrainConfig):
 
 
 def scheduled_learning_rate(config: TrainConfig, epoch: int) -> float:
-    """The cosine schedule's rate for the 0-based `epoch`."""
+    """The cosine (or constant) schedule's rate for the 0-based `epoch`."""
     if epoch < config.warmup_epochs:
         return config.learning_rate * (epoch + 1) / (config.warmup_epochs + 1)
+    if config.schedule == "constant":
+        return config.learning_rate
     span = max(config.epochs - config.warmup_epochs, 1)
     progress = min((epoch - config.warmup_epochs) / span, 1.0)
     floor = config.min_learning_rate
@@ -163,15 +175,101 @@ def _dataset(data: FaceDataset, batch_size: int, *, shuffle: bool, augmenter=Non
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _save_config(out: Path, config: TrainConfig, *, resumed: bool) -> None:
-    """Record the configuration; a resumed run keeps the commands of the runs before it."""
+def _save_config(out: Path, config: TrainConfig, *, resumed: bool, earlier_commands: list[str]) -> None:
+    """Record the configuration; a resumed run keeps the commands of the runs before it, and a
+    fine-tuned network the commands that trained the network it started from."""
     path = out / "config.json"
-    commands = [config.command]
+    commands = [*earlier_commands, config.command]
     if resumed and path.is_file():
         previous = json.loads(path.read_text())
         commands = [*previous.get("commands", [previous.get("command", "")]), config.command]
     _write_json(path, {**asdict(config), "commands": commands})
     (out / "command.txt").write_text("\n".join(commands) + "\n")
+
+
+@dataclass
+class InitialNetwork:
+    model: object  # keras.Model, built fresh by architecture name and given the source's weights
+    architecture: str
+    commands: list[str]  # the commands that trained the source network
+
+
+def initial_network(config: TrainConfig) -> InitialNetwork:
+    """The network named by `config.init_from` / `init_member`, rebuilt under its own
+    architecture's name (so the result is a plain network, not an ensemble's wrapped member)."""
+    from training.core import architectures
+    from training.core.ensemble import load_members
+
+    members = load_members(config.init_from)
+    if not 1 <= config.init_member <= len(members):
+        raise ValueError(f"{config.init_from} holds {len(members)} network(s); "
+                         f"--init-member must be between 1 and {len(members)}")
+    source = members[config.init_member - 1]
+    architecture = source.config.get("architecture") or ""
+    if architecture not in architectures.ARCHITECTURES:
+        raise ValueError(f"{config.init_from}: member {config.init_member} has no known architecture "
+                         f"({architecture!r}) in its config.json")
+    model = architectures.build(architecture)
+    try:
+        model.set_weights(source.model.get_weights())
+    except ValueError as exc:
+        raise ValueError(f"{config.init_from}: member {config.init_member}'s weights do not fit "
+                         f"the {architecture} architecture: {exc}") from exc
+    commands = source.config.get("commands") or [source.config.get("command", "")]
+    return InitialNetwork(model, architecture, [command for command in commands if command])
+
+
+def recompute_batch_norm(model, data: FaceDataset, batch_size: int = 256) -> None:
+    """Set every batch-norm layer's moving mean and variance to their average over `data`'s
+    batches. Averaged weights do not fit averaged statistics, so SWA needs this pass."""
+    import keras
+
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in norms]
+    pixels = data.pixels.astype(np.float32)[..., None]
+    try:
+        for index, start in enumerate(range(0, len(pixels), batch_size)):
+            for layer in norms:
+                # moving = moving * m + batch * (1 - m) with m = k / (k + 1) is the running mean.
+                layer.momentum = index / (index + 1)
+            model(pixels[start:start + batch_size], training=True)
+    finally:
+        for layer, momentum in zip(norms, momenta, strict=True):
+            layer.momentum = momentum
+
+
+def _swa_path(out: Path) -> Path:
+    return out / "checkpoint" / "swa.npz"
+
+
+def _load_average(out: Path, state: TrainState) -> list[np.ndarray] | None:
+    if state.swa_epochs == 0 or not _swa_path(out).is_file():
+        return None
+    with np.load(_swa_path(out)) as stored:
+        return [stored[f"w{index}"] for index in range(len(stored.files))]
+
+
+def _save_average(out: Path, average: list[np.ndarray]) -> None:
+    tmp = _swa_path(out).with_name("swa.tmp.npz")
+    np.savez(tmp, **{f"w{index}": weights for index, weights in enumerate(average)})
+    tmp.replace(_swa_path(out))
+
+
+def _apply_average(model, average: list[np.ndarray], train_data: FaceDataset, val_ds, state: TrainState,
+                   out: Path) -> None:
+    """Evaluate the averaged weights (with fresh batch-norm statistics); keep them as model.keras
+    when they beat the best single epoch on the validation split."""
+    model.set_weights(average)
+    recompute_batch_norm(model, train_data)
+    val_loss, val_accuracy = model.evaluate(val_ds, verbose=0)
+    chosen = val_accuracy > state.best_val_accuracy
+    state.swa = {"epochs_averaged": state.swa_epochs, "val_loss": float(val_loss),
+                 "val_accuracy": float(val_accuracy), "chosen": bool(chosen)}
+    if chosen:
+        state.best_val_accuracy = float(val_accuracy)
+        model.save(out / "model.keras")
+    print(f"weight average of {state.swa_epochs} epochs: val_acc {val_accuracy:.4f} "
+          f"({'chosen' if chosen else 'not better than epoch ' + str(state.best_epoch)})", flush=True)
 
 
 def train(
@@ -210,13 +308,19 @@ def train(
     if len(train_data) == 0 or len(val_data) == 0:
         raise ValueError(f"{config.data}: the {config.train_split} or {config.val_split} split is empty")
 
-    if resume and checkpoint.exists() and state_path.exists():
+    resuming = resume and checkpoint.exists() and state_path.exists()
+    source = initial_network(config) if config.init_from and not resuming else None
+    if source is not None:
+        config = replace(config, architecture=source.architecture)
+    elif config.init_from:  # resuming a fine-tuning run: the network is the one it started from
+        config = replace(config, architecture=json.loads((out / "config.json").read_text())["architecture"])
+    if resuming:
         model = keras.models.load_model(checkpoint, compile=True)
         state = _load_state(state_path)
         model.optimizer.learning_rate.assign(state.learning_rate)
         print(f"resuming after epoch {state.epoch} (best val accuracy {state.best_val_accuracy:.4f})", flush=True)
     else:
-        model = architectures.build(config.architecture)
+        model = source.model if source is not None else architectures.build(config.architecture)
         model.compile(
             optimizer=_make_optimizer(config),
             loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
@@ -224,7 +328,8 @@ def train(
             jit_compile=config.jit_compile,
         )
         state = TrainState(learning_rate=config.learning_rate)
-    _save_config(out, config, resumed=state.epoch > 0)
+    _save_config(out, config, resumed=state.epoch > 0, earlier_commands=source.commands if source else [])
+    average = _load_average(out, state)
 
     augmenter = build_augmenter(config.seed) if config.augment else None
     train_ds = _dataset(train_data, config.batch_size, shuffle=True, augmenter=augmenter, seed=config.seed)
@@ -233,7 +338,7 @@ def train(
 
     while state.epoch < config.epochs and not state.stopped_early:
         started = time.monotonic()
-        if config.schedule == "cosine":
+        if config.schedule in ("cosine", "constant"):
             model.optimizer.learning_rate.assign(scheduled_learning_rate(config, state.epoch))
         fit = model.fit(
             train_ds,
@@ -274,6 +379,13 @@ def train(
         if state.epoch - state.best_epoch >= config.early_stopping_patience:
             state.stopped_early = True
 
+        if config.swa_start is not None and state.epoch > config.swa_start:
+            weights = model.get_weights()
+            state.swa_epochs += 1
+            average = weights if average is None else [
+                mean + (new - mean) / state.swa_epochs for mean, new in zip(average, weights, strict=True)]
+            _save_average(out, average)
+            state.swa = None  # a resumed run that adds epochs evaluates its new average again
         model.save(checkpoint)
         _write_json(state_path, asdict(state))
         _write_json(out / "history.json", state.history)
@@ -288,6 +400,9 @@ def train(
                                  record["val_loss"], record["val_accuracy"], learning_rate,
                                  record["seconds"], state.best_val_accuracy))
 
+    if average is not None and state.swa is None:
+        _apply_average(model, average, train_data, val_ds, state, out)
+        _write_json(state_path, asdict(state))
     best = keras.models.load_model(out / "model.keras", compile=False)
     export_tflite(best, out / "model.tflite")
     metrics = None
@@ -298,6 +413,8 @@ def train(
         # As `evaluate` does: also report accuracy without the test images that occur in Training.
         overlap = train_overlap_mask(dataset, config.test_split)[: len(test_data)]
         metrics = evaluate_model(out, test_data, split=config.test_split, data_path=config.data, overlap=overlap)
+        if state.swa is not None:
+            metrics["swa"] = state.swa
         if config.test_split in held_out:
             metrics["held_out"] = (f"{config.test_split}: {HOLDOUT_FRACTION:.0%} of each class of "
                                    f"{config.train_split}, drawn with seed {config.seed}")
