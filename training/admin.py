@@ -52,7 +52,19 @@ class RetrainForm(forms.Form):
     batch_size = forms.IntegerField(min_value=1, max_value=4096, initial=64)
     limit = forms.IntegerField(min_value=1, required=False, help_text="train on at most this many images")
     schedule = forms.ChoiceField(choices=[("plateau", "plateau: halve the rate when validation stalls"),
-                                          ("cosine", "cosine: anneal the rate over the epochs")], initial="plateau")
+                                          ("cosine", "cosine: anneal the rate over the epochs"),
+                                          ("constant", "constant: keep the rate (for fine-tuning)")],
+                                 initial="plateau")
+    learning_rate = forms.FloatField(min_value=1e-7, max_value=1.0, initial=1e-3, required=False,
+                                     help_text="empty: 0.001; fine-tuning wants a lower rate, e.g. 0.0002")
+    start_from = forms.ModelChoiceField(
+        queryset=ModelVersion.objects.order_by("-created_at"), required=False, label="Fine-tune version",
+        help_text="start from this version's weights instead of fresh ones (its architecture is used): "
+                  "e.g. the active model on your own data set, at a lower learning rate")
+    start_member = forms.IntegerField(min_value=1, initial=1, required=False, label="Network",
+                                      help_text="for an ensemble version: which of its networks (from 1)")
+    swa_start = forms.IntegerField(min_value=0, required=False, label="Average weights after epoch",
+                                   help_text="stochastic weight averaging over the later epochs; empty: off")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -148,11 +160,14 @@ class ModelVersionAdmin(admin.ModelAdmin):
         form = RetrainForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            options = {"batch_size": data["batch_size"], "limit": data["limit"], "schedule": data["schedule"]}
+            options = {"batch_size": data["batch_size"], "limit": data["limit"], "schedule": data["schedule"],
+                       "learning_rate": data["learning_rate"], "swa_start": data["swa_start"]}
+            if data["start_from"] is not None:
+                options["init_member"] = data["start_member"] or 1
             try:
                 job = services.create_retrain_job(architecture=data["architecture"], epochs=data["epochs"],
                                                   dataset=data["dataset"], name=data["name"], options=options,
-                                                  created_by=request.user)
+                                                  start_from=data["start_from"], created_by=request.user)
             except ValidationError as error:
                 form.add_error(None, error)
             else:

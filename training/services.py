@@ -38,8 +38,9 @@ TRAIN_OPTIONS = {
     "batch_size": int, "learning_rate": float, "optimizer": str, "limit": int, "augment": bool,
     "jit_compile": bool, "seed": int, "class_weights": bool, "label_smoothing": float,
     "early_stopping_patience": int, "plateau_patience": int, "schedule": str, "warmup_epochs": int,
+    "swa_start": int, "init_member": int,
 }
-ZERO_ALLOWED_OPTIONS = {"label_smoothing", "warmup_epochs"}
+ZERO_ALLOWED_OPTIONS = {"label_smoothing", "warmup_epochs", "swa_start"}
 CHOICE_OPTIONS = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES}
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 
@@ -176,26 +177,45 @@ def _check_options(options: dict[str, Any]) -> dict[str, Any]:
     return checked
 
 
+def _member_architecture(version: ModelVersion, member: int) -> str:
+    """The architecture of `version`'s `member`-th network (1 for a single network)."""
+    members = version.training_config.get("members") if version.architecture == "ensemble" else None
+    architectures = [entry.get("architecture", "") for entry in members] if members else [version.architecture]
+    if not 1 <= member <= len(architectures):
+        raise ValidationError(f"init_member: {version.name} holds {len(architectures)} network(s)")
+    return architectures[member - 1]
+
+
 def create_retrain_job(
     *,
-    architecture: str,
+    architecture: str = "",
     epochs: int,
     dataset: str | Path,
     created_by=None,
     name: str = "",
     options: dict[str, Any] | None = None,
+    start_from: ModelVersion | None = None,
 ) -> TrainingJob:
-    """Queue training a new version on one of the available data sets (sent to Celery on commit)."""
+    """Queue training a new version on one of the available data sets (sent to Celery on commit).
+    With `start_from`, the job fine-tunes that version's network (option `init_member` picks one
+    of an ensemble's) and keeps its architecture."""
+    checked = _check_options(options or {})
+    if start_from is not None:
+        architecture = _member_architecture(start_from, checked.get("init_member", 1))
+    elif "init_member" in checked:
+        raise ValidationError("init_member: only for a job that starts from a version")
     if architecture not in selectors.ARCHITECTURES:
         raise ValidationError(f"architecture: choose one of {', '.join(selectors.ARCHITECTURES)}")
     if not 1 <= int(epochs) <= MAX_EPOCHS:
         raise ValidationError(f"epochs: between 1 and {MAX_EPOCHS}")
     data = _check_dataset(dataset)
     name = _check_name(name) if name else _new_job_name(architecture)
-    parameters = {"architecture": architecture, "epochs": int(epochs), "data": str(data),
-                  **_check_options(options or {})}
+    parameters = {"architecture": architecture, "epochs": int(epochs), "data": str(data), **checked}
+    if start_from is not None:
+        parameters |= {"start_version": start_from.name, "init_from": start_from.artifact_dir}
     job = TrainingJob.objects.create(
         name=name, kind=TrainingJob.Kind.RETRAIN, parameters=parameters, total_epochs=int(epochs),
+        source_version=start_from,
         output_dir=str(_artifacts_dir() / name), created_by=created_by,
     )
     enqueue_job(job)
@@ -388,7 +408,8 @@ def _run_retrain(job: TrainingJob, *, resume: bool) -> TrainingJob:
     options = {key: parameters[key] for key in TRAIN_OPTIONS if key in parameters}
     config = TrainConfig(
         data=parameters["data"], out=job.output_dir, architecture=parameters["architecture"],
-        epochs=int(parameters["epochs"]), command=f"training job {job.name}", **options,
+        epochs=int(parameters["epochs"]), init_from=parameters.get("init_from"),
+        command=f"training job {job.name}", **options,
     )
     train(config, resume=resume, on_epoch=epoch_callback(job.pk), verbose=0)
     version = register_model_version(name=job.name, artifact_dir=job.output_dir)

@@ -35,6 +35,23 @@ def test_retrain_form_lists_the_data_sets_and_queues_a_job(staff_client, staff, 
     assert len(callbacks) == 1
 
 
+def test_retrain_form_queues_fine_tuning_of_a_version(staff_client, data_root, django_capture_on_commit_callbacks):
+    version = ModelVersionFactory(architecture="ensemble", training_config={
+        "architecture": "ensemble", "members": [{"architecture": "fernet_deep"}, {"architecture": "fernet"}]})
+    url = reverse("admin:training_modelversion_retrain")
+    assert version.name in staff_client.get(url).content.decode()
+    with django_capture_on_commit_callbacks():
+        response = staff_client.post(url, {
+            "architecture": "tiny", "epochs": 5, "dataset": str((data_root / "faces.npz").resolve()), "name": "",
+            "batch_size": 64, "schedule": "constant", "learning_rate": "0.0002", "start_from": version.pk,
+            "start_member": 2, "swa_start": 1})
+    assert response.status_code == 302
+    parameters = TrainingJob.objects.get().parameters
+    assert parameters["architecture"] == "fernet" and parameters["init_member"] == 2
+    assert parameters["start_version"] == version.name and parameters["init_from"] == version.artifact_dir
+    assert (parameters["learning_rate"], parameters["swa_start"], parameters["schedule"]) == (2e-4, 1, "constant")
+
+
 def test_retrain_form_says_when_no_data_set_is_found(staff_client, settings, tmp_path):
     settings.TRAINING_DATA_ROOTS = [tmp_path / "nothing-here"]
     page = staff_client.get(reverse("admin:training_modelversion_retrain")).content.decode()

@@ -266,3 +266,34 @@ def test_a_name_is_used_once(queued):
     TrainingJobFactory(name="taken")
     with pytest.raises(ValidationError, match="is taken"):
         queued(name="taken")
+
+
+def test_a_retrain_fine_tunes_a_version_and_averages_its_weights(queued, data_root, tmp_path):
+    base = tmp_path / "base"
+    trainer.train(trainer.TrainConfig(data=str(data_root / "tiny.npz"), out=str(base), architecture="tiny",
+                                      epochs=1, batch_size=16, jit_compile=False, command="base run"), verbose=0)
+    version = services.register_model_version(name="base", artifact_dir=base)
+
+    job = run(queued(name="tuned", epochs=2, start_from=version,
+                     options={"swa_start": 0, "schedule": "constant", "learning_rate": 0.01}))
+    assert job.state == "SUCCEEDED", job.error
+    assert job.parameters["start_version"] == "base" and job.parameters["init_from"] == str(base)
+    tuned = job.result_version
+    assert tuned.architecture == "tiny" and tuned.training_config["init_from"] == str(base)
+    assert tuned.training_config["commands"] == ["base run", "training job tuned"]
+    assert tuned.metrics["swa"]["epochs_averaged"] == 2
+
+
+def test_fine_tuning_an_ensemble_takes_the_chosen_networks_architecture(queued):
+    ensemble = ModelVersionFactory(architecture="ensemble", artifact_dir="/models/ens", training_config={
+        "architecture": "ensemble", "members": [{"architecture": "fernet_deep"}, {"architecture": "fernet"}]})
+    job = queued(start_from=ensemble, options={"init_member": 2})
+    assert job.parameters["architecture"] == "fernet" and job.parameters["init_member"] == 2
+    assert job.parameters["init_from"] == "/models/ens"
+
+    with pytest.raises(ValidationError, match=f"init_member: {ensemble.name} holds 2 network"):
+        queued(start_from=ensemble, options={"init_member": 3})
+    with pytest.raises(ValidationError, match="holds 1 network"):
+        queued(start_from=ModelVersionFactory(), options={"init_member": 2})
+    with pytest.raises(ValidationError, match="only for a job that starts from a version"):
+        queued(options={"init_member": 1})

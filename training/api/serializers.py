@@ -13,7 +13,8 @@ from training.services import MAX_EPOCHS
 
 # config.json keys that are server paths or shell commands, not hyperparameters (at any depth:
 # an ensemble's config lists its members' own).
-PRIVATE_CONFIG_KEYS = {"data", "out", "dir", "command", "commands", "int8_calibration", "weights_chosen_on"}
+PRIVATE_CONFIG_KEYS = {"data", "out", "dir", "command", "commands", "int8_calibration", "weights_chosen_on",
+                       "init_from"}
 
 
 def public_config(value):
@@ -84,27 +85,34 @@ class TrainingOptionsSerializer(serializers.Serializer):
     plateau_patience = serializers.IntegerField(min_value=1, required=False)
     schedule = serializers.ChoiceField(choices=SCHEDULES, required=False,
                                        help_text="plateau: halve the rate when validation stalls; cosine: anneal "
-                                                 "over the epochs")
-    warmup_epochs = serializers.IntegerField(min_value=0, required=False, help_text="cosine: linear warm-up epochs")
+                                                 "over the epochs; constant: keep the rate")
+    warmup_epochs = serializers.IntegerField(min_value=0, required=False,
+                                             help_text="cosine, constant: linear warm-up epochs")
+    swa_start = serializers.IntegerField(min_value=0, required=False,
+                                         help_text="average the weights of every epoch after this one")
+    init_member = serializers.IntegerField(min_value=1, required=False,
+                                           help_text="fine-tuning an ensemble version: which of its networks")
 
 
 class TrainingJobCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=TrainingJob.Kind.choices)
     dataset = serializers.CharField(help_text="one of GET /api/jobs/datasets/")
     architecture = serializers.ChoiceField(choices=selectors.ARCHITECTURES, required=False,
-                                           help_text="retrain: the network to train")
+                                           help_text="retrain: the network to train (not with source_version)")
     epochs = serializers.IntegerField(min_value=1, max_value=MAX_EPOCHS, required=False, help_text="retrain")
     name = serializers.SlugField(max_length=100, required=False, allow_blank=True,
                                  help_text="retrain: the new version's name (default: generated)")
     options = TrainingOptionsSerializer(required=False, help_text="retrain: further training settings")
     source_version = serializers.PrimaryKeyRelatedField(queryset=ModelVersion.objects.all(), required=False,
-                                                        help_text="evaluate: the version to evaluate")
+                                                        help_text="evaluate: the version to evaluate; retrain "
+                                                                  "(optional): fine-tune this version's network")
     split = serializers.ChoiceField(choices=selectors.SPLITS, default="PrivateTest", help_text="evaluate")
     tta = serializers.BooleanField(default=False, help_text="evaluate: average with the mirrored face")
 
     def validate(self, attrs: dict) -> dict:
         if attrs["kind"] == TrainingJob.Kind.RETRAIN:
-            missing = [key for key in ("architecture", "epochs") if key not in attrs]
+            needed = ("epochs",) if "source_version" in attrs else ("architecture", "epochs")
+            missing = [key for key in needed if key not in attrs]
         else:
             missing = [key for key in ("source_version",) if key not in attrs]
         if missing:

@@ -68,8 +68,9 @@ class TrainingJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
         try:
             if data["kind"] == TrainingJob.Kind.RETRAIN:
                 job = services.create_retrain_job(
-                    architecture=data["architecture"], epochs=data["epochs"], dataset=data["dataset"],
-                    name=data.get("name") or "", options=data.get("options") or {}, created_by=request.user,
+                    architecture=data.get("architecture", ""), epochs=data["epochs"], dataset=data["dataset"],
+                    name=data.get("name") or "", options=data.get("options") or {},
+                    start_from=data.get("source_version"), created_by=request.user,
                 )
             else:
                 job = services.create_evaluate_job(

@@ -68,6 +68,20 @@ def test_staff_creates_a_retrain_job(staff_api, staff, data_root, django_capture
     assert len(callbacks) == 1  # sent to the workers on commit
 
 
+def test_staff_creates_a_job_that_fine_tunes_a_version(staff_api, data_root, django_capture_on_commit_callbacks):
+    version = ModelVersionFactory(architecture="fernet")
+    with django_capture_on_commit_callbacks():
+        response = staff_api.post(reverse("api-job-list"), {
+            "kind": "retrain", "source_version": version.pk, "epochs": 3, "dataset": str(data_root / "faces.npz"),
+            "options": {"schedule": "constant", "learning_rate": 2e-4, "swa_start": 0},
+        }, format="json")
+    assert response.status_code == 201, response.content
+    job = TrainingJob.objects.get(pk=response.json()["id"])
+    assert job.kind == "retrain" and job.source_version == version
+    assert job.parameters["architecture"] == "fernet" and job.parameters["init_from"] == version.artifact_dir
+    assert (job.parameters["swa_start"], job.parameters["schedule"]) == (0, "constant")
+
+
 def test_staff_creates_an_evaluate_job(staff_api, data_root, tiny_model_dir):
     version = ModelVersionFactory(artifact_dir=str(tiny_model_dir))
     response = staff_api.post(reverse("api-job-list"), {
