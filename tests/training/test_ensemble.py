@@ -134,6 +134,22 @@ def test_an_ensemble_given_as_a_member_contributes_its_networks(two_members, tmp
     assert (kept / "config.json").read_text() == (members[0] / "config.json").read_text()
 
 
+def test_one_network_of_an_ensemble_is_named_with_its_number(two_members, tmp_path):
+    data, members = two_members
+    inner = tmp_path / "inner"
+    call_command("ensemble", str(members[0]), str(members[1]), "--out", str(inner), verbosity=0)
+    picked = tmp_path / "picked"
+    call_command("ensemble", f"{inner}#2", "--out", str(picked), verbosity=0)
+
+    faces = load_npz(data).split("PrivateTest").pixels
+    np.testing.assert_allclose(predict_probabilities(picked, faces), predict_probabilities(members[1], faces),
+                               atol=1e-5)
+    config = json.loads((picked / "config.json").read_text())
+    assert [m["dir"] for m in config["members"]] == [str(members[1])]
+    with pytest.raises(CommandError, match="holds 2 network"):
+        call_command("ensemble", f"{inner}#3", "--out", str(tmp_path / "none"), verbosity=0)
+
+
 def test_weight_grid_covers_every_split_of_one():
     grid = [tuple(w) for w in weight_grid(3, 2)]
     assert sorted(grid) == sorted({(0, 0, 1), (0, 1, 0), (1, 0, 0), (0, .5, .5), (.5, 0, .5), (.5, .5, 0)})

@@ -6,7 +6,8 @@ probabilities for the mirror image (flip test-time augmentation). It is one Kera
 app does; the cost per face is the sum of the members' costs (twice that with `flip`).
 
 A member may itself be an ensemble written here: it contributes its networks (not its weights or
-flip), so a shipped ensemble can take a new network without the runs its members came from.
+flip), so a shipped ensemble can take a new network without the runs its members came from;
+`DIR#N` takes only its N-th network (from 1).
 """
 
 from __future__ import annotations
@@ -105,8 +106,19 @@ class Member:
     records: Path  # directory holding its config, history, metrics and curves
 
 
+MEMBER_PICK = re.compile(r"^(?P<dir>.+)#(?P<index>\d+)$")
+
+
 def load_members(model_dir: str | Path) -> list[Member]:
-    """The networks in an artifact directory: the model itself or, for an ensemble, each member."""
+    """The networks in an artifact directory: the model itself or, for an ensemble, each member;
+    `DIR#N` names only the N-th of them."""
+    pick = MEMBER_PICK.match(str(model_dir))
+    if pick and not Path(model_dir).exists():
+        members = load_members(pick["dir"])
+        index = int(pick["index"])
+        if not 1 <= index <= len(members):
+            raise ValueError(f"{pick['dir']} holds {len(members)} network(s); #{index} is not one of them")
+        return [members[index - 1]]
     model_dir = Path(model_dir)
     if not (model_dir / "model.keras").is_file():
         raise FileNotFoundError(f"{model_dir}: no model.keras in this directory")

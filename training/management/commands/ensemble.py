@@ -14,7 +14,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("members", nargs="+",
-                            help="artifact directories written by `train` (or by `ensemble`: its networks join)")
+                            help="artifact directories written by `train` (or by `ensemble`: its networks join; "
+                                 "DIR#N: only its N-th network)")
         parser.add_argument("--out", required=True, help="artifact directory to write (created)")
         parser.add_argument("--flip", action="store_true", help="also average over the mirror image")
         parser.add_argument("--weights", type=float, nargs="+", default=None,
