@@ -111,6 +111,9 @@ class TrainingJobCreateSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         if attrs["kind"] == TrainingJob.Kind.RETRAIN:
+            if "source_version" in attrs and "architecture" in attrs:
+                raise serializers.ValidationError({"architecture": "a fine-tuning job keeps its source "
+                                                                   "version's architecture: leave it out"})
             needed = ("epochs",) if "source_version" in attrs else ("architecture", "epochs")
             missing = [key for key in needed if key not in attrs]
         else:

@@ -81,6 +81,11 @@ def test_staff_creates_a_job_that_fine_tunes_a_version(staff_api, data_root, dja
     assert job.parameters["architecture"] == "fernet" and job.parameters["init_from"] == version.artifact_dir
     assert (job.parameters["swa_start"], job.parameters["schedule"]) == (0, "constant")
 
+    response = staff_api.post(reverse("api-job-list"), {
+        "kind": "retrain", "source_version": version.pk, "architecture": "tiny", "epochs": 3,
+        "dataset": str(data_root / "faces.npz")}, format="json")
+    assert response.status_code == 400 and "leave it out" in str(response.json())
+
 
 def test_staff_creates_an_evaluate_job(staff_api, data_root, tiny_model_dir):
     version = ModelVersionFactory(artifact_dir=str(tiny_model_dir))
