@@ -110,3 +110,20 @@ def test_final_metrics_leave_out_test_images_also_in_training(tiny_npz, tmp_path
     result = train(tiny_config(path, tmp_path / "run"), verbose=0)
     assert result.metrics["without_train_overlap"]["excluded"] == 3
     assert result.metrics["without_train_overlap"]["n"] == len(private) - 3
+
+
+def test_a_resumed_run_draws_new_batches_instead_of_replaying_its_first_epochs():
+    from tests.training.conftest import make_faces
+    from training.core.data import FaceDataset
+    from training.core.trainer import training_stream
+
+    pixels, labels = make_faces(64)
+    data = FaceDataset(pixels, labels)
+    config = TrainConfig(data="", out="", batch_size=64, seed=3)
+
+    def first_batch(first_epoch: int) -> np.ndarray:
+        images, _ = next(iter(training_stream(data, config, first_epoch=first_epoch)))
+        return images.numpy()
+
+    np.testing.assert_array_equal(first_batch(0), first_batch(0))  # a run is reproducible from its seed
+    assert not np.allclose(first_batch(0), first_batch(10))  # a run resumed after epoch 10 sees new draws

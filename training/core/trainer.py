@@ -175,6 +175,17 @@ def _dataset(data: FaceDataset, batch_size: int, *, shuffle: bool, augmenter=Non
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def training_stream(data: FaceDataset, config: TrainConfig, *, first_epoch: int = 0):
+    """Shuffled, augmented training batches. The shuffle order and the augmentation draws follow
+    from the seed, so a resumed run seeds them with the epoch it starts at: with the run's own seed
+    it would replay exactly the images, in the same order, that the run saw from its first epoch."""
+    from training.core.augment import build_augmenter
+
+    seed = config.seed + 1000 * first_epoch
+    augmenter = build_augmenter(seed) if config.augment else None
+    return _dataset(data, config.batch_size, shuffle=True, augmenter=augmenter, seed=seed)
+
+
 def _save_config(out: Path, config: TrainConfig, *, resumed: bool, earlier_commands: list[str]) -> None:
     """Record the configuration; a resumed run keeps the commands of the runs before it, and a
     fine-tuned network the commands that trained the network it started from."""
@@ -284,7 +295,6 @@ def train(
     import keras
 
     from training.core import architectures
-    from training.core.augment import build_augmenter
     from training.core.evaluate import evaluate_model, write_evaluation
     from training.core.export import export_tflite
 
@@ -331,8 +341,7 @@ def train(
     _save_config(out, config, resumed=state.epoch > 0, earlier_commands=source.commands if source else [])
     average = _load_average(out, state)
 
-    augmenter = build_augmenter(config.seed) if config.augment else None
-    train_ds = _dataset(train_data, config.batch_size, shuffle=True, augmenter=augmenter, seed=config.seed)
+    train_ds = training_stream(train_data, config, first_epoch=state.epoch)
     val_ds = _dataset(val_data, 256, shuffle=False)
     class_weight = _balanced_class_weights(train_data.labels) if config.class_weights else None
 
