@@ -273,14 +273,15 @@ def _apply_average(model, average: list[np.ndarray], train_data: FaceDataset, va
     model.set_weights(average)
     recompute_batch_norm(model, train_data)
     val_loss, val_accuracy = model.evaluate(val_ds, verbose=0)
-    chosen = val_accuracy > state.best_val_accuracy
+    best_so_far = state.best_val_accuracy
+    chosen = val_accuracy > best_so_far
     state.swa = {"epochs_averaged": state.swa_epochs, "val_loss": float(val_loss),
                  "val_accuracy": float(val_accuracy), "chosen": bool(chosen)}
     if chosen:
         state.best_val_accuracy = float(val_accuracy)
         model.save(out / "model.keras")
     print(f"weight average of {state.swa_epochs} epochs: val_acc {val_accuracy:.4f} "
-          f"({'chosen' if chosen else 'not better than epoch ' + str(state.best_epoch)})", flush=True)
+          f"({'chosen' if chosen else f'not better than the kept model, {best_so_far:.4f}'})", flush=True)
 
 
 def train(
