@@ -25,7 +25,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                         help="plateau: halve the rate when validation stalls; cosine: anneal over --epochs; "
                              "constant: keep --learning-rate")
     parser.add_argument("--warmup-epochs", type=int, default=defaults.warmup_epochs,
-                        help="linear warm-up epochs before the cosine schedule")
+                        help="linear warm-up epochs before the cosine or constant schedule")
     parser.add_argument("--plateau-patience", type=int, default=defaults.plateau_patience,
                         help="epochs without validation gain before the learning rate halves")
     parser.add_argument("--early-stopping-patience", type=int, default=defaults.early_stopping_patience)

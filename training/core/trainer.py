@@ -75,7 +75,7 @@ class TrainConfig:
     init_from: str | None = None
     init_member: int = 1
     # Stochastic weight averaging: the weights after every epoch past `swa_start` are averaged,
-    # and the average competes with the best single epoch on the validation split.
+    # and the average competes with the best epoch on the validation split.
     swa_start: int | None = None
     command: str = field(default_factory=lambda: shlex.join(sys.argv))
 
@@ -269,7 +269,7 @@ def _save_average(out: Path, average: list[np.ndarray]) -> None:
 def _apply_average(model, average: list[np.ndarray], train_data: FaceDataset, val_ds, state: TrainState,
                    out: Path) -> None:
     """Evaluate the averaged weights (with fresh batch-norm statistics); keep them as model.keras
-    when they beat the best single epoch on the validation split."""
+    when they beat the model kept so far (the best epoch, or an earlier average) on validation."""
     model.set_weights(average)
     recompute_batch_norm(model, train_data)
     val_loss, val_accuracy = model.evaluate(val_ds, verbose=0)
