@@ -114,11 +114,7 @@ def load_members(model_dir: str | Path) -> list[Member]:
     `DIR#N` names only the N-th of them."""
     pick = MEMBER_PICK.match(str(model_dir))
     if pick and not Path(model_dir).exists():
-        members = load_members(pick["dir"])
-        index = int(pick["index"])
-        if not 1 <= index <= len(members):
-            raise ValueError(f"{pick['dir']} holds {len(members)} network(s); #{index} is not one of them")
-        return [members[index - 1]]
+        return [load_member(pick["dir"], int(pick["index"]))]
     model_dir = Path(model_dir)
     if not (model_dir / "model.keras").is_file():
         raise FileNotFoundError(f"{model_dir}: no model.keras in this directory")
@@ -133,6 +129,14 @@ def load_members(model_dir: str | Path) -> list[Member]:
                          f"model.keras holds {len(nested)}")
     return [Member(nested[index], entry["dir"], entry, model_dir / "members" / _records_name(index, entry["dir"]))
             for index, entry in enumerate(config["members"], start=1)]
+
+
+def load_member(model_dir: str | Path, index: int) -> Member:
+    """The `index`-th network (from 1) of an artifact directory; 1 for a single network."""
+    members = load_members(model_dir)
+    if not 1 <= index <= len(members):
+        raise ValueError(f"{model_dir} holds {len(members)} network(s); #{index} is not one of them")
+    return members[index - 1]
 
 
 def member_probabilities(members: list[Member], pixels: np.ndarray, *, flip: bool) -> np.ndarray:

@@ -209,13 +209,9 @@ def initial_network(config: TrainConfig) -> InitialNetwork:
     """The network named by `config.init_from` / `init_member`, rebuilt under its own
     architecture's name (so the result is a plain network, not an ensemble's wrapped member)."""
     from training.core import architectures
-    from training.core.ensemble import load_members
+    from training.core.ensemble import load_member
 
-    members = load_members(config.init_from)
-    if not 1 <= config.init_member <= len(members):
-        raise ValueError(f"{config.init_from} holds {len(members)} network(s); "
-                         f"--init-member must be between 1 and {len(members)}")
-    source = members[config.init_member - 1]
+    source = load_member(config.init_from, config.init_member)
     architecture = source.config.get("architecture") or ""
     if architecture not in architectures.ARCHITECTURES:
         raise ValueError(f"{config.init_from}: member {config.init_member} has no known architecture "
