@@ -202,6 +202,9 @@ FACE_DETECTOR = os.environ.get("FACE_DETECTOR", "haar")  # "haar" or "yunet"
 YUNET_MODEL_PATH = os.environ.get("YUNET_MODEL_PATH", "")
 EMOTION_CLASSIFIER_THREADS = env_int("EMOTION_CLASSIFIER_THREADS", 1)  # LiteRT threads per batched invoke
 FER2013_PATH = Path(os.environ.get("FER2013_PATH", BASE_DIR.parent / "shared" / "data" / "fer2013" / "fer2013.npz"))
+# FER+ votes for FER-2013's images: retrain jobs may train towards them (option soft_label_weight).
+FERPLUS_VOTES_PATH = Path(os.environ.get("FERPLUS_VOTES_PATH",
+                                         BASE_DIR.parent / "shared" / "data" / "ferplus" / "fer2013new.csv"))
 # Folders that hold data sets an admin may pick for retraining (comma-separated).
 TRAINING_DATA_ROOTS = [Path(p) for p in env_list("TRAINING_DATA_ROOTS", str(FER2013_PATH.parent))]
 TRAINING_ARTIFACTS_DIR = Path(os.environ.get("TRAINING_ARTIFACTS_DIR", VAR_DIR / "models"))

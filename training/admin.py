@@ -65,6 +65,9 @@ class RetrainForm(forms.Form):
                                       help_text="for an ensemble version: which of its networks (from 1)")
     swa_start = forms.IntegerField(min_value=0, required=False, label="Average weights after epoch",
                                    help_text="stochastic weight averaging over the later epochs; empty: off")
+    soft_label_weight = forms.FloatField(min_value=0, max_value=0.9, required=False, label="FER+ vote weight",
+                                         help_text="train towards each face's label mixed with its FER+ vote "
+                                                   "shares (FER-2013 data only), e.g. 0.3; empty: off")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -161,7 +164,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             options = {"batch_size": data["batch_size"], "limit": data["limit"], "schedule": data["schedule"],
-                       "learning_rate": data["learning_rate"], "swa_start": data["swa_start"]}
+                       "learning_rate": data["learning_rate"], "swa_start": data["swa_start"],
+                       "soft_label_weight": data["soft_label_weight"]}
             if data["start_from"] is not None:
                 options["init_member"] = data["start_member"] or 1
             try:

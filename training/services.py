@@ -38,9 +38,9 @@ TRAIN_OPTIONS = {
     "batch_size": int, "learning_rate": float, "optimizer": str, "limit": int, "augment": bool,
     "jit_compile": bool, "seed": int, "class_weights": bool, "label_smoothing": float,
     "early_stopping_patience": int, "plateau_patience": int, "schedule": str, "warmup_epochs": int,
-    "swa_start": int, "init_member": int,
+    "swa_start": int, "init_member": int, "soft_label_weight": float,
 }
-ZERO_ALLOWED_OPTIONS = {"label_smoothing", "warmup_epochs", "swa_start"}
+ZERO_ALLOWED_OPTIONS = {"label_smoothing", "warmup_epochs", "swa_start", "soft_label_weight"}
 CHOICE_OPTIONS = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES}
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 
@@ -174,7 +174,19 @@ def _check_options(options: dict[str, Any]) -> dict[str, Any]:
             raise ValidationError(f"{key}: must not be negative")
         if kind in (int, float) and key not in ZERO_ALLOWED_OPTIONS and checked[key] <= 0:
             raise ValidationError(f"{key}: must be positive")
+    if checked.get("soft_label_weight", 0) > 1:
+        raise ValidationError("soft_label_weight: at most 1")
     return checked
+
+
+def _soft_label_source(options: dict[str, Any]) -> dict[str, str]:
+    """With a vote weight, the job trains towards settings.FERPLUS_VOTES_PATH's FER+ votes."""
+    if not options.get("soft_label_weight"):
+        return {}
+    votes = Path(settings.FERPLUS_VOTES_PATH)
+    if not votes.is_file():
+        raise ValidationError(f"soft_label_weight: no FER+ votes at {votes} (settings.FERPLUS_VOTES_PATH)")
+    return {"soft_labels": str(votes)}
 
 
 def _member_architecture(version: ModelVersion, member: int) -> str:
@@ -210,7 +222,8 @@ def create_retrain_job(
         raise ValidationError(f"epochs: between 1 and {MAX_EPOCHS}")
     data = _check_dataset(dataset)
     name = _check_name(name) if name else _new_job_name(architecture)
-    parameters = {"architecture": architecture, "epochs": int(epochs), "data": str(data), **checked}
+    parameters = {"architecture": architecture, "epochs": int(epochs), "data": str(data), **checked,
+                  **_soft_label_source(checked)}
     if start_from is not None:
         parameters |= {"start_version": start_from.name, "init_from": start_from.artifact_dir}
     job = TrainingJob.objects.create(
@@ -409,7 +422,7 @@ def _run_retrain(job: TrainingJob, *, resume: bool) -> TrainingJob:
     config = TrainConfig(
         data=parameters["data"], out=job.output_dir, architecture=parameters["architecture"],
         epochs=int(parameters["epochs"]), init_from=parameters.get("init_from"),
-        command=f"training job {job.name}", **options,
+        soft_labels=parameters.get("soft_labels"), command=f"training job {job.name}", **options,
     )
     train(config, resume=resume, on_epoch=epoch_callback(job.pk), verbose=0)
     version = register_model_version(name=job.name, artifact_dir=job.output_dir)

@@ -35,7 +35,10 @@ def test_retrain_form_lists_the_data_sets_and_queues_a_job(staff_client, staff, 
     assert len(callbacks) == 1
 
 
-def test_retrain_form_queues_fine_tuning_of_a_version(staff_client, data_root, django_capture_on_commit_callbacks):
+def test_retrain_form_queues_fine_tuning_of_a_version(staff_client, data_root, settings, tmp_path,
+                                                     django_capture_on_commit_callbacks):
+    settings.FERPLUS_VOTES_PATH = tmp_path / "fer2013new.csv"
+    settings.FERPLUS_VOTES_PATH.write_text("neutral,happiness,surprise,sadness,anger,disgust,fear\n")
     version = ModelVersionFactory(architecture="ensemble", training_config={
         "architecture": "ensemble", "members": [{"architecture": "fernet_deep"}, {"architecture": "fernet"}]})
     url = reverse("admin:training_modelversion_retrain")
@@ -44,12 +47,13 @@ def test_retrain_form_queues_fine_tuning_of_a_version(staff_client, data_root, d
         response = staff_client.post(url, {
             "architecture": "tiny", "epochs": 5, "dataset": str((data_root / "faces.npz").resolve()), "name": "",
             "batch_size": 64, "schedule": "constant", "learning_rate": "0.0002", "start_from": version.pk,
-            "start_member": 2, "swa_start": 1})
+            "start_member": 2, "swa_start": 1, "soft_label_weight": "0.3"})
     assert response.status_code == 302
     parameters = TrainingJob.objects.get().parameters
     assert parameters["architecture"] == "fernet" and parameters["init_member"] == 2
     assert parameters["start_version"] == version.name and parameters["init_from"] == version.artifact_dir
     assert (parameters["learning_rate"], parameters["swa_start"], parameters["schedule"]) == (2e-4, 1, "constant")
+    assert parameters["soft_label_weight"] == 0.3 and parameters["soft_labels"] == str(settings.FERPLUS_VOTES_PATH)
 
 
 def test_retrain_form_says_when_no_data_set_is_found(staff_client, settings, tmp_path):

@@ -25,6 +25,27 @@ def test_npz_loader_reads_pixels_labels_and_splits(tiny_npz):
     assert data.class_counts() == [16] * 7
 
 
+def test_npz_rows_of_fer2013_csv_follow_splits_subsets_and_holdouts(tmp_path):
+    pixels, labels = make_faces(6)
+    path = tmp_path / "rows.npz"
+    np.savez(path, pixels=pixels, emotion=labels, usage=np.array([0, 0, 0, 0, 1, 2]),
+             fer2013_row=np.array([10, -1, 12, 13, 14, 15], dtype=np.int32))
+    data = load_npz(path)
+    np.testing.assert_array_equal(data.split("Training").source_rows, [10, -1, 12, 13])
+    np.testing.assert_array_equal(data.split("Training").subset(np.array([3, 0])).source_rows, [13, 10])
+    np.testing.assert_array_equal(data.split("PrivateTest").source_rows, [15])
+    assert load_npz(tmp_path / "rows.npz").source_rows.dtype == np.int64
+
+    without_usage = tmp_path / "plain.npz"
+    np.savez(without_usage, pixels=pixels, emotion=labels, fer2013_row=np.arange(6))
+    filled, _ = with_holdout_splits(load_npz(without_usage), seed=1)
+    np.testing.assert_array_equal(filled.source_rows, np.arange(6))
+
+    np.savez(path, pixels=pixels, emotion=labels, fer2013_row=np.arange(5))
+    with pytest.raises(DataFormatError, match="fer2013_row and emotion arrays differ in length"):
+        load_npz(path)
+
+
 def test_truncated_npz_names_file_and_problem(tiny_npz, tmp_path):
     cut = tmp_path / "cut.npz"
     cut.write_bytes(tiny_npz.read_bytes()[:1000])
@@ -80,6 +101,8 @@ def test_kaggle_csv_loader(tmp_path):
     np.testing.assert_array_equal(data.pixels, pixels)
     np.testing.assert_array_equal(data.labels, labels)
     assert len(data.split("PrivateTest")) == 2
+    # Row i of Kaggle's file is row i of fer2013.csv, the key FER+ votes are joined on.
+    np.testing.assert_array_equal(data.split("PublicTest").source_rows, [2, 3])
 
 
 def test_kaggle_csv_with_short_pixel_row_names_the_line(tmp_path):

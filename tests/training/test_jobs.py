@@ -2,11 +2,13 @@
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from tests.factories import ModelVersionFactory, TrainingJobFactory
+from tests.training.conftest import make_faces
 from training import selectors, services, tasks
 from training.core import trainer
 from training.core.trainer import EpochReport, TrainingCancelled
@@ -297,3 +299,32 @@ def test_fine_tuning_an_ensemble_takes_the_chosen_networks_architecture(queued):
         queued(start_from=ModelVersionFactory(), options={"init_member": 2})
     with pytest.raises(ValidationError, match="only for a job that starts from a version"):
         queued(options={"init_member": 1})
+
+
+def test_a_retrain_trains_towards_fer_plus_votes(queued, data_root, settings, tmp_path):
+    pixels, labels = make_faces(112)
+    np.savez(data_root / "rows.npz", pixels=pixels, emotion=labels, usage=np.array([0] * 70 + [1] * 21 + [2] * 21),
+             fer2013_row=np.arange(112))
+    settings.FERPLUS_VOTES_PATH = tmp_path / "fer2013new.csv"
+    settings.FERPLUS_VOTES_PATH.write_text("neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n"
+                                           + "5,5,0,0,0,0,0,0,0,0\n" * 112)
+
+    job = run(queued("rows.npz", name="voted", options={"soft_label_weight": 0.3}))
+    assert job.state == "SUCCEEDED", job.error
+    assert job.parameters["soft_labels"] == str(settings.FERPLUS_VOTES_PATH)
+    config = job.result_version.training_config
+    assert (config["soft_labels"], config["soft_label_weight"]) == (str(settings.FERPLUS_VOTES_PATH), 0.3)
+
+    # Faces without rows of fer2013.csv cannot be joined to votes: the job fails and says why.
+    job = run(queued(options={"soft_label_weight": 0.3}))
+    assert job.state == "FAILED" and "no row numbers of fer2013.csv" in job.error
+    assert not ModelVersion.objects.filter(name=job.name).exists()
+
+
+def test_a_vote_weight_needs_the_vote_file(queued, settings, tmp_path):
+    settings.FERPLUS_VOTES_PATH = tmp_path / "absent.csv"
+    with pytest.raises(ValidationError, match=r"soft_label_weight: no FER\+ votes at .*absent\.csv"):
+        queued(options={"soft_label_weight": 0.3})
+    with pytest.raises(ValidationError, match="soft_label_weight: at most 1"):
+        queued(options={"soft_label_weight": 1.5})
+    assert "soft_labels" not in queued(options={"soft_label_weight": 0}).parameters

@@ -14,7 +14,7 @@ from training.services import MAX_EPOCHS
 # config.json keys that are server paths or shell commands, not hyperparameters (at any depth:
 # an ensemble's config lists its members' own).
 PRIVATE_CONFIG_KEYS = {"data", "out", "dir", "command", "commands", "int8_calibration", "weights_chosen_on",
-                       "init_from"}
+                       "init_from", "soft_labels"}
 
 
 def public_config(value):
@@ -92,6 +92,9 @@ class TrainingOptionsSerializer(serializers.Serializer):
                                          help_text="average the weights of every epoch after this one")
     init_member = serializers.IntegerField(min_value=1, required=False,
                                            help_text="fine-tuning an ensemble version: which of its networks")
+    soft_label_weight = serializers.FloatField(min_value=0, max_value=1, required=False,
+                                               help_text="train towards each face's label mixed with its FER+ "
+                                                         "vote shares at this weight (0: off)")
 
 
 class TrainingJobCreateSerializer(serializers.Serializer):

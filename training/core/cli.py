@@ -42,6 +42,11 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--swa-start", type=int, default=None, metavar="EPOCH",
                         help="average the weights of every epoch after EPOCH (0: all); the average, with "
                              "batch-norm statistics recomputed, is kept if it beats the best epoch")
+    parser.add_argument("--soft-labels", metavar="FERPLUS_CSV", default=None,
+                        help="FER+ votes (fer2013new.csv): train towards the label mixed with the vote shares")
+    parser.add_argument("--soft-label-weight", type=float, default=defaults.soft_label_weight,
+                        help="with --soft-labels: the vote shares' part of each target (below 0.5 keeps the "
+                             "label the most likely class)")
 
 
 def config_from_arguments(options: dict) -> TrainConfig:
@@ -67,6 +72,8 @@ def config_from_arguments(options: dict) -> TrainConfig:
         init_from=options["init_from"],
         init_member=options["init_member"],
         swa_start=options["swa_start"],
+        soft_labels=options["soft_labels"],
+        soft_label_weight=options["soft_label_weight"],
     )
 
 

@@ -39,11 +39,17 @@ class DataFormatError(ValueError):
 
 @dataclass(frozen=True)
 class FaceDataset:
-    """Grayscale faces (N, 48, 48) uint8, labels (N,) in FER-2013 order, usage (N,) split index."""
+    """Grayscale faces (N, 48, 48) uint8, labels (N,) in FER-2013 order, usage (N,) split index.
+
+    `source_rows` (N,), where known, is each face's 0-based data row in the original
+    `fer2013.csv` (-1 if unknown): the key that other annotations of FER-2013, such as FER+'s
+    votes, are joined on.
+    """
 
     pixels: np.ndarray
     labels: np.ndarray
     usage: np.ndarray | None = None
+    source_rows: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -54,12 +60,12 @@ class FaceDataset:
             return self
         if name not in SPLITS:
             raise ValueError(f"unknown split {name!r}; choose one of {', '.join(SPLITS)}")
-        mask = self.usage == SPLITS.index(name)
-        return FaceDataset(self.pixels[mask], self.labels[mask], self.usage[mask])
+        return self.subset(np.flatnonzero(self.usage == SPLITS.index(name)))
 
     def subset(self, indices: np.ndarray) -> FaceDataset:
         usage = None if self.usage is None else self.usage[indices]
-        return FaceDataset(self.pixels[indices], self.labels[indices], usage)
+        source_rows = None if self.source_rows is None else self.source_rows[indices]
+        return FaceDataset(self.pixels[indices], self.labels[indices], usage, source_rows)
 
     def class_counts(self) -> list[int]:
         return np.bincount(self.labels, minlength=len(EMOTIONS)).astype(int).tolist()
@@ -89,12 +95,15 @@ def load_npz(path: str | Path) -> FaceDataset:
         pixels = archive["pixels"]
         labels = archive["emotion"].astype(np.int64)
         usage = archive["usage"].astype(np.int64) if "usage" in archive.files else None
+        source_rows = archive["fer2013_row"].astype(np.int64) if "fer2013_row" in archive.files else None
     if pixels.dtype != np.uint8:
         raise DataFormatError(path, f"pixels must be uint8, got {pixels.dtype}")
     _check(path, pixels, labels)
     if usage is not None and usage.shape != labels.shape:
         raise DataFormatError(path, "usage and emotion arrays differ in length")
-    return FaceDataset(pixels, labels, usage)
+    if source_rows is not None and source_rows.shape != labels.shape:
+        raise DataFormatError(path, "fer2013_row and emotion arrays differ in length")
+    return FaceDataset(pixels, labels, usage, source_rows)
 
 
 def load_kaggle_csv(path: str | Path) -> FaceDataset:
@@ -128,8 +137,10 @@ def load_kaggle_csv(path: str | Path) -> FaceDataset:
                 usage.append(SPLITS.index(row["Usage"]))
     if not labels:
         raise DataFormatError(path, "no data rows")
+    # Row i of Kaggle's file is row i of fer2013.csv, the row FER+'s votes are keyed on.
     dataset = FaceDataset(np.stack(pixels), np.array(labels, dtype=np.int64),
-                          np.array(usage, dtype=np.int64) if usage else None)
+                          np.array(usage, dtype=np.int64) if usage else None,
+                          np.arange(len(labels), dtype=np.int64))
     _check(path, dataset.pixels, dataset.labels)
     return dataset
 
@@ -209,7 +220,7 @@ def with_holdout_splits(dataset: FaceDataset, seed: int,
             rows = np.flatnonzero((usage == 0) & (dataset.labels == label))
             usage[rng.choice(rows, round(len(rows) * fraction), replace=False)] = index
         filled.append(split)
-    return FaceDataset(dataset.pixels, dataset.labels, usage), filled
+    return FaceDataset(dataset.pixels, dataset.labels, usage, dataset.source_rows), filled
 
 
 def train_overlap_mask(dataset: FaceDataset, split: str) -> np.ndarray:

@@ -77,6 +77,10 @@ class TrainConfig:
     # Stochastic weight averaging: the weights after every epoch past `swa_start` are averaged,
     # and the average competes with the best epoch on the validation split.
     swa_start: int | None = None
+    # Soft targets: FER+'s vote file; each Training face's target becomes its one-hot label mixed
+    # with its FER+ vote shares at `soft_label_weight` (see ferplus.py).
+    soft_labels: str | None = None
+    soft_label_weight: float = 0.3
     command: str = field(default_factory=lambda: shlex.join(sys.argv))
 
 
@@ -160,13 +164,15 @@ def _balanced_class_weights(labels: np.ndarray) -> dict[int, float]:
     return {int(c): float(w) for c, w in zip(present, weights, strict=True)}
 
 
-def _dataset(data: FaceDataset, batch_size: int, *, shuffle: bool, augmenter=None, seed: int = 0):
+def _dataset(data: FaceDataset, batch_size: int, *, shuffle: bool, augmenter=None, seed: int = 0,
+             targets: np.ndarray | None = None):
     import keras
     import tensorflow as tf
 
     pixels = data.pixels.astype(np.float32)[..., None]
-    labels = keras.utils.to_categorical(data.labels, len(EMOTIONS)).astype(np.float32)
-    ds = tf.data.Dataset.from_tensor_slices((pixels, labels))
+    if targets is None:
+        targets = keras.utils.to_categorical(data.labels, len(EMOTIONS)).astype(np.float32)
+    ds = tf.data.Dataset.from_tensor_slices((pixels, targets))
     if shuffle:
         ds = ds.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
@@ -180,10 +186,14 @@ def training_stream(data: FaceDataset, config: TrainConfig, *, first_epoch: int 
     from the seed, so a resumed run seeds them with the epoch it starts at: with the run's own seed
     it would replay exactly the images, in the same order, that the run saw from its first epoch."""
     from training.core.augment import build_augmenter
+    from training.core.ferplus import load_votes, soft_targets
 
     seed = config.seed + 1000 * first_epoch
     augmenter = build_augmenter(seed) if config.augment else None
-    return _dataset(data, config.batch_size, shuffle=True, augmenter=augmenter, seed=seed)
+    targets = None
+    if config.soft_labels:
+        targets = soft_targets(data, load_votes(config.soft_labels), config.soft_label_weight)
+    return _dataset(data, config.batch_size, shuffle=True, augmenter=augmenter, seed=seed, targets=targets)
 
 
 def _save_config(out: Path, config: TrainConfig, *, resumed: bool, earlier_commands: list[str]) -> None:

@@ -30,11 +30,12 @@ def test_an_ensembles_configuration_shows_no_server_paths_of_its_members(alice_a
               "int8_calibration": "500 Training faces of /srv/data/fer2013.npz drawn with seed 1",
               "members": [{"dir": "/srv/runs/a", "architecture": "fernet_deep", "seed": 2,
                            "commands": ["manage.py train --data /srv/data/fer2013.npz"]}],
-              "command": "manage.py ensemble /srv/runs/a"}
+              "command": "manage.py ensemble /srv/runs/a", "soft_labels": "/srv/data/fer2013new.csv",
+              "soft_label_weight": 0.3}
     version = ModelVersionFactory(architecture="ensemble", training_config=config)
     training = alice_api.get(reverse("api-model-detail", args=[version.pk])).json()["training"]
     assert training == {"architecture": "ensemble", "flip": True, "weights": [0.8, 0.2], "int8": True,
-                        "members": [{"architecture": "fernet_deep", "seed": 2}]}
+                        "soft_label_weight": 0.3, "members": [{"architecture": "fernet_deep", "seed": 2}]}
 
 
 def test_staff_activates_a_version(staff_api, tiny_model_dir):
@@ -68,18 +69,23 @@ def test_staff_creates_a_retrain_job(staff_api, staff, data_root, django_capture
     assert len(callbacks) == 1  # sent to the workers on commit
 
 
-def test_staff_creates_a_job_that_fine_tunes_a_version(staff_api, data_root, django_capture_on_commit_callbacks):
+def test_staff_creates_a_job_that_fine_tunes_a_version(staff_api, data_root, settings, tmp_path,
+                                                        django_capture_on_commit_callbacks):
+    settings.FERPLUS_VOTES_PATH = tmp_path / "fer2013new.csv"
+    settings.FERPLUS_VOTES_PATH.write_text("neutral,happiness,surprise,sadness,anger,disgust,fear\n")
     version = ModelVersionFactory(architecture="fernet")
     with django_capture_on_commit_callbacks():
         response = staff_api.post(reverse("api-job-list"), {
             "kind": "retrain", "source_version": version.pk, "epochs": 3, "dataset": str(data_root / "faces.npz"),
-            "options": {"schedule": "constant", "learning_rate": 2e-4, "swa_start": 0},
+            "options": {"schedule": "constant", "learning_rate": 2e-4, "swa_start": 0, "soft_label_weight": 0.2},
         }, format="json")
     assert response.status_code == 201, response.content
     job = TrainingJob.objects.get(pk=response.json()["id"])
     assert job.kind == "retrain" and job.source_version == version
     assert job.parameters["architecture"] == "fernet" and job.parameters["init_from"] == version.artifact_dir
     assert (job.parameters["swa_start"], job.parameters["schedule"]) == (0, "constant")
+    assert job.parameters["soft_label_weight"] == 0.2
+    assert job.parameters["soft_labels"] == str(settings.FERPLUS_VOTES_PATH)
 
     response = staff_api.post(reverse("api-job-list"), {
         "kind": "retrain", "source_version": version.pk, "architecture": "tiny", "epochs": 3,
