@@ -6,14 +6,19 @@ import asyncio
 import json
 import logging
 import os
+import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from emotions import services
+from emotions.models import EndReason
 from emotions.recognition import InvalidImageError, StreamTracker
 
 logger = logging.getLogger(__name__)
@@ -21,20 +26,28 @@ logger = logging.getLogger(__name__)
 # Recognition is CPU-bound: one thread per core, shared by all connections of the process.
 EXECUTOR = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="recognition")
 MAX_IN_FLIGHT = 2  # frames of one connection being processed or waiting; more are dropped
-FLUSH_INTERVAL = 1.0  # seconds between writes of buffered detections
+FLUSH_INTERVAL = 1.0  # seconds between retries of a failed write, and between checks of the connection
 CLOSE_TIMEOUT = 10.0  # seconds to let frames in flight finish at disconnect or stop
+RETRY_DELAY_MAX = 10.0  # seconds: longest pause between retries of a write that keeps failing
 RECOGNITION_GROUP = "recognition"
 MODEL_UNAVAILABLE = 4503  # close code: the server cannot classify (no model)
+SESSION_TAKEN_OVER = 4409  # close code: another connection resumed this session, or it was ended meanwhile
+
+# Sessions being closed: their writes outlive the connection (and a server's cancel of it).
+_closing: set[asyncio.Task] = set()
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
     """One browser tab streaming its camera.
 
+    Connect to `/ws/live/`, or `/ws/live/?resume=<session id>` to continue a session whose
+    connection dropped (if it may be resumed; else a new session starts).
     Client → server: binary messages are JPEG/PNG frames; text messages are JSON control
     messages `{"type": "start", "width": w, "height": h}` and `{"type": "stop"}`.
-    Server → client (JSON): `session` (a session started), `result` (faces of frame N),
-    `dropped` (frame N was not processed: too many in flight), `error`, `stopped`, `model`.
-    A session starts with the connection and ends at disconnect or `stop`.
+    Server → client (JSON): `session` (a session started or resumed), `result` (faces of frame N,
+    numbered per connection), `dropped` (frame N was not processed: too many in flight),
+    `error`, `notice` (a degraded service, e.g. the message broker is down), `stopped`, `model`.
+    Every answered face is written before its answer is sent; a failed write is retried.
     """
 
     user: Any = None
@@ -47,11 +60,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.close()
             return
         self.user = user
+        self.connection_id = uuid.uuid4().hex
         self.in_flight = 0
         self.tasks: set[asyncio.Task] = set()
         self.frame_lock = asyncio.Lock()  # a stream handles its frames one after the other
         self.flush_lock = asyncio.Lock()
-        self.flusher: asyncio.Task | None = None
+        self.watcher: asyncio.Task | None = None
+        self.in_group = False
         await self.accept()
         try:
             # Loading the model may read the model registry: a database call, closed after it.
@@ -61,17 +76,21 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.send_json({"type": "error", "error": "the recognition model is not available on the server"})
             await self.close(code=MODEL_UNAVAILABLE)
             return
-        await self.channel_layer.group_add(RECOGNITION_GROUP, self.channel_name)
-        await self.start_session({})
-        self.flusher = asyncio.create_task(self.flush_periodically())
+        await self.join_group()
+        await self.start_session({}, resume_id=self.requested_resume_id())
+        self.watcher = asyncio.create_task(self.watch_connection())
 
     async def disconnect(self, code: int) -> None:
         if self.stream is None:  # refused, or closed before the model was ready: nothing to end
             return
-        if self.flusher is not None:
-            self.flusher.cancel()
-        await self.channel_layer.group_discard(RECOGNITION_GROUP, self.channel_name)
-        await self.end_session(notify=False)
+        if self.watcher is not None:
+            self.watcher.cancel()
+        if self.in_group:
+            try:
+                await self.channel_layer.group_discard(RECOGNITION_GROUP, self.channel_name)
+            except Exception as error:  # the broker is down: its group entry expires by itself
+                logger.warning("could not leave the model broadcast group: %s", error)
+        await self.end_session(reason=EndReason.DISCONNECTED, notify=False)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.stream is None:  # refused at connect; the close is on its way
@@ -81,6 +100,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         else:
             await self.receive_control(text_data or "")
 
+    def requested_resume_id(self) -> int | None:
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        value = (query.get("resume") or [""])[0]
+        return int(value) if value.isdigit() and len(value) < 19 else None
+
     # --- frames ------------------------------------------------------------------------------
 
     async def receive_frame(self, data: bytes) -> None:
@@ -88,18 +112,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if recorder is None:
             await self.send_json({"type": "error", "error": 'no session is running: send {"type": "start"} first'})
             return
-        frame_index, offset_ms = recorder.receive_frame()
+        frame_number, offset_ms = recorder.receive_frame()
         if self.in_flight >= MAX_IN_FLIGHT:
             recorder.drop_frame()
-            await self.send_json({"type": "dropped", "frame": frame_index})
+            await self.send_json({"type": "dropped", "frame": frame_number})
             return
         self.in_flight += 1
-        task = asyncio.create_task(self.process_frame(recorder, frame_index, offset_ms, data))
+        task = asyncio.create_task(self.process_frame(recorder, frame_number, offset_ms, data))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
     async def process_frame(
-        self, recorder: services.SessionRecorder, frame_index: int, offset_ms: int, data: bytes
+        self, recorder: services.SessionRecorder, frame_number: int, offset_ms: int, data: bytes
     ) -> None:
         try:
             async with self.frame_lock:
@@ -107,13 +131,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
                     EXECUTOR, services.analyse_frame, self.stream, data
                 )
         except InvalidImageError as error:
-            reply = {"type": "error", "frame": frame_index, "error": str(error)}
+            reply = {"type": "error", "frame": frame_number, "error": str(error)}
         except Exception:
-            logger.exception("frame %s of session %s failed", frame_index, recorder.session.pk)
-            reply = {"type": "error", "frame": frame_index, "error": "the server could not process this frame"}
+            logger.exception("frame %s of session %s failed", frame_number, recorder.session.pk)
+            reply = {"type": "error", "frame": frame_number, "error": "the server could not process this frame"}
         else:
-            recorder.add_result(frame_index, offset_ms, faces)
-            reply = {"type": "result", "frame": frame_index, "faces": faces, "ms": round(ms, 1)}
+            recorder.add_result(offset_ms, faces)
+            await self.write_pending(recorder)
+            reply = {"type": "result", "frame": frame_number, "faces": faces, "ms": round(ms, 1)}
         finally:
             self.in_flight -= 1
         await self.send_json(reply)
@@ -135,15 +160,25 @@ class LiveConsumer(AsyncWebsocketConsumer):
             if self.recorder is None:
                 await self.send_json({"type": "error", "error": "no session is running"})
             else:
-                await self.end_session(notify=True)
+                await self.end_session(reason=EndReason.STOPPED, notify=True)
         else:
             await self.send_json({"type": "error", "error": f"unknown message type {kind[:40]!r}"})
 
-    async def start_session(self, message: dict[str, Any]) -> None:
-        """Start a session (or, if one is running, add the client info of `message` to it)."""
+    async def start_session(self, message: dict[str, Any], *, resume_id: int | None = None) -> None:
+        """Start (or resume) a session; if one is running, add the client info of `message` to it."""
         info = services.client_info(headers=self.scope.get("headers", []), message=message)
+        resumed = False
         if self.recorder is None:
-            session = await database_sync_to_async(services.start_session)(user=self.user, client_info=info)
+            session = None
+            if resume_id is not None:
+                session = await database_sync_to_async(services.resume_session)(
+                    user=self.user, session_id=resume_id, connection=self.connection_id
+                )
+                resumed = session is not None
+            if session is None:
+                session = await database_sync_to_async(services.start_session)(
+                    user=self.user, client_info=info, connection=self.connection_id
+                )
             self.stream.reset()
             self.recorder = services.SessionRecorder(session)
         else:
@@ -151,46 +186,133 @@ class LiveConsumer(AsyncWebsocketConsumer):
         session = self.recorder.session
         await self.send_json({
             "type": "session", "id": session.pk, "model": session.model_version,
-            "started": session.started_at.isoformat(),
+            "started": session.started_at.isoformat(), "resumed": resumed,
         })
 
-    async def end_session(self, *, notify: bool) -> None:
-        """Let the frames in flight finish, write everything, and mark the session ended."""
+    async def end_session(self, *, reason: str, notify: bool) -> None:
+        """Let the frames in flight finish, write everything, and mark the session ended.
+
+        The writing runs in a task of its own that outlives this connection: a database outage
+        is waited out (retried for `SESSION_WRITE_RETRY_SECONDS`) even after the socket is gone.
+        """
         recorder, self.recorder = self.recorder, None
         if recorder is None:
             return
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=CLOSE_TIMEOUT)
-        try:
-            await self.flush(recorder)
-        finally:
-            session = await database_sync_to_async(services.end_session)(session=recorder.session)
+        closing = asyncio.create_task(self.close_session(recorder, reason=reason))
+        _closing.add(closing)
+        closing.add_done_callback(_closing.discard)
+        await asyncio.shield(closing)
         if notify:
             await self.send_json({
-                "type": "stopped", "id": session.pk, "frames": recorder.received,
+                "type": "stopped", "id": recorder.session.pk, "frames": recorder.received,
                 "processed": recorder.processed, "dropped": recorder.dropped, "faces": recorder.faces,
             })
 
-    async def flush(self, recorder: services.SessionRecorder | None = None) -> None:
-        recorder = recorder or self.recorder
+    async def close_session(self, recorder: services.SessionRecorder, *, reason: str) -> None:
+        deadline = time.monotonic() + settings.SESSION_WRITE_RETRY_SECONDS
+        try:
+            await self.write_until_done(recorder, deadline=deadline)
+            end = partial(services.end_session, session=recorder.session, connection=self.connection_id, reason=reason)
+            await retry_until(database_sync_to_async(end), deadline=deadline, what="ending a session")
+        except asyncio.CancelledError:
+            logger.error("session %s: the server stopped before %d answered detection(s) could be written",
+                         recorder.session.pk, recorder.pending_detections)
+            raise
+        except Exception:
+            logger.exception("session %s could not be closed", recorder.session.pk)
+
+    # --- writing ---------------------------------------------------------------------------
+
+    async def write_pending(self, recorder: services.SessionRecorder) -> None:
+        """Write what the recorder holds; a failure is logged and kept for the next write."""
+        try:
+            await self.flush(recorder)
+        except Exception as error:
+            logger.warning("session %s: writing %d detection(s) failed, will retry: %s",
+                           recorder.session.pk, recorder.pending_detections, error)
+
+    async def flush(self, recorder: services.SessionRecorder) -> None:
         async with self.flush_lock:
-            batch = recorder.take_batch() if recorder is not None else None
+            batch = recorder.take_batch()
             if batch is not None:
                 try:
                     await database_sync_to_async(services.save_batch)(batch)
-                except Exception:
+                except BaseException:
                     recorder.put_back(batch)
                     raise
 
-    async def flush_periodically(self) -> None:
+    async def write_until_done(self, recorder: services.SessionRecorder, *, deadline: float) -> None:
+        """Retry the recorder's writes until they succeed or `deadline` passes; then count the loss."""
+        try:
+            await retry_until(partial(self.flush, recorder), deadline=deadline, what="writing detections")
+        except Exception:
+            lost = recorder.pending_detections
+            logger.error("session %s: gave up writing after %.0f s: %d answered detection(s) lost",
+                         recorder.session.pk, settings.SESSION_WRITE_RETRY_SECONDS, lost)
+            if lost:
+                count = partial(services.count_lost_detections, session_id=recorder.session.pk, lost=lost)
+                await database_sync_to_async(count)()
+            raise
+
+    async def watch_connection(self) -> None:
+        """Every `FLUSH_INTERVAL`: retry failed writes, note the broker's state; every
+        `SESSION_KEEPALIVE_SECONDS`, tell the database this connection is alive."""
+        last_keepalive = time.monotonic()
         while True:
             await asyncio.sleep(FLUSH_INTERVAL)
-            try:
-                await self.flush()
-            except Exception:
-                logger.exception("writing the detections of a live session failed")
+            recorder = self.recorder
+            if recorder is None:
+                continue
+            if recorder.pending_detections:
+                await self.write_pending(recorder)
+            await self.watch_broker()
+            if time.monotonic() - last_keepalive >= settings.SESSION_KEEPALIVE_SECONDS:
+                last_keepalive = time.monotonic()
+                try:
+                    owned = await database_sync_to_async(services.keep_session_alive)(
+                        session_id=recorder.session.pk, connection=self.connection_id
+                    )
+                except Exception as error:
+                    logger.warning("session %s: keep-alive failed: %s", recorder.session.pk, error)
+                    continue
+                if not owned and self.recorder is recorder:
+                    await self.give_up_session(recorder)
 
-    # --- channel-layer events -----------------------------------------------------------------
+    async def give_up_session(self, recorder: services.SessionRecorder) -> None:
+        """Another connection resumed the session, or it was ended: this one stops recording it."""
+        logger.warning("session %s is no longer this connection's; closing it", recorder.session.pk)
+        await self.write_pending(recorder)
+        self.recorder = None
+        await self.send_json({"type": "error", "error": "this session continues in another connection"})
+        await self.close(code=SESSION_TAKEN_OVER)
+
+    # --- channel layer (model activation broadcasts) -------------------------------------------
+
+    async def join_group(self) -> None:
+        try:
+            await self.channel_layer.group_add(RECOGNITION_GROUP, self.channel_name)
+        except Exception as error:
+            logger.warning("could not join the model broadcast group (message broker down?): %s", error)
+            self.in_group = False
+        else:
+            self.in_group = True
+
+    async def watch_broker(self) -> None:
+        """Tell the client when the message broker goes away and comes back (frames keep flowing
+        meanwhile; only model activation broadcasts pause), and rejoin the group on its return."""
+        available = getattr(self.channel_layer, "available", True)
+        if available and not self.in_group:
+            await self.join_group()
+            if self.in_group:
+                await self.send_json({"type": "notice", "level": "ok",
+                                      "notice": "the message broker is back: model updates resume"})
+        elif not available and self.in_group:
+            self.in_group = False
+            await self.send_json({"type": "notice", "level": "warning", "notice": (
+                "the server's message broker is unavailable: recognition goes on, "
+                "but model updates pause until it is back")})
 
     async def model_activated(self, event: dict[str, Any]) -> None:
         """An admin activated another model: classify the next frames with it."""
@@ -205,3 +327,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content))
+
+
+async def retry_until(call, *, deadline: float, what: str) -> Any:
+    """Await `call()` until it succeeds, pausing longer after each failure; re-raise its last
+    error once `deadline` (a `time.monotonic()` value) has passed."""
+    delay = 0.25
+    while True:
+        try:
+            return await call()
+        except Exception as error:
+            if time.monotonic() + delay > deadline:
+                raise
+            logger.warning("%s failed (%s); retrying in %.1f s", what, error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_DELAY_MAX)

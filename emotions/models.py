@@ -11,8 +11,14 @@ from emotions.recognition.labels import EMOTIONS
 EMOTION_CHOICES = [(name, name.capitalize()) for name in EMOTIONS]
 
 
+class EndReason(models.TextChoices):
+    STOPPED = "stopped", "stopped by the user"
+    DISCONNECTED = "disconnected", "connection closed"
+    SWEPT = "swept", "no activity (connection lost)"
+
+
 class CaptureSession(models.Model):
-    """One webcam session of one user: from connect (or start) to disconnect (or stop)."""
+    """One webcam session of one user: from connect to stop, across reconnects that resume it."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="capture_sessions")
     started_at = models.DateTimeField(default=timezone.now)
@@ -22,10 +28,22 @@ class CaptureSession(models.Model):
     frames_processed = models.PositiveIntegerField(default=0)
     frames_dropped = models.PositiveIntegerField(default=0)
     client_info = models.JSONField(default=dict, blank=True, help_text="user agent, frame size, ...")
+    last_seen_at = models.DateTimeField(
+        null=True, blank=True, help_text="last write or keep-alive of its live connection; stale ones are swept"
+    )
+    end_reason = models.CharField(max_length=12, choices=EndReason.choices, blank=True)
+    connection = models.CharField(max_length=32, blank=True, help_text="the live connection that owns it now")
+    reconnects = models.PositiveIntegerField(default=0, help_text="times a new connection resumed it")
+    detections_lost = models.PositiveIntegerField(
+        default=0, help_text="detections answered but never written (the database stayed down)"
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]
-        indexes = [models.Index(fields=["user", "-started_at"], name="session_user_started_idx")]
+        indexes = [
+            models.Index(fields=["user", "-started_at"], name="session_user_started_idx"),
+            models.Index(fields=["last_seen_at"], condition=models.Q(ended_at__isnull=True), name="session_open_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(ended_at__isnull=True) | models.Q(ended_at__gte=models.F("started_at")),
@@ -52,7 +70,7 @@ class Detection(models.Model):
 
     session = models.ForeignKey(CaptureSession, on_delete=models.CASCADE, related_name="detections")
     offset_ms = models.PositiveIntegerField(help_text="time since the session started")
-    frame_index = models.PositiveIntegerField()
+    frame_index = models.PositiveIntegerField(help_text="the frame's number among the session's analysed frames")
     face_index = models.PositiveSmallIntegerField()
     x = models.PositiveIntegerField()
     y = models.PositiveIntegerField()

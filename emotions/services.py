@@ -1,26 +1,34 @@
-"""Writes for live capture sessions: start, record detections, count frames, end; and the model in use.
+"""Writes for live capture sessions: start, resume, record detections, end, sweep; and the model in use.
 
 A live connection keeps its state in a `SessionRecorder` (in memory, on the event loop) and hands
-the database a `FlushBatch` at least once a second, so the per-frame path never waits for a write.
+the database a `FlushBatch` before it answers a frame, so every answered face is stored even if the
+process dies next; a write that fails is kept and retried.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from emotions import recognizer
-from emotions.models import CaptureSession, Detection
+from emotions.models import CaptureSession, Detection, EndReason
 from emotions.recognition import FaceResult, StreamTracker
 from emotions.recognition.labels import EMOTIONS
+
+logger = logging.getLogger(__name__)
 
 MODEL_LABEL_MAX = CaptureSession._meta.get_field("model_version").max_length
 USER_AGENT_MAX = 300
@@ -98,11 +106,40 @@ def client_info(*, headers: Iterable[tuple[bytes, bytes]] = (), message: Mapping
     return info
 
 
-def start_session(*, user: AbstractBaseUser, client_info: Mapping[str, Any] | None = None) -> CaptureSession:
+def start_session(
+    *, user: AbstractBaseUser, client_info: Mapping[str, Any] | None = None, connection: str = ""
+) -> CaptureSession:
     recognizer.follow_registry()  # in case another process activated a version meanwhile
     return CaptureSession.objects.create(
-        user=user, model_version=current_model_label(), client_info=dict(client_info or {})
+        user=user, model_version=current_model_label(), client_info=dict(client_info or {}),
+        connection=connection, last_seen_at=timezone.now(),
     )
+
+
+def resume_session(*, user: AbstractBaseUser, session_id: int, connection: str) -> CaptureSession | None:
+    """Hand the user's session `session_id` to a new connection, or None if it may not be resumed.
+
+    A page whose socket dropped (a network blip, a server process that died) reconnects, maybe to
+    another process, and continues the same session. Not resumable: another user's session, one
+    the user stopped, or one not seen for `SESSION_RESUME_SECONDS`.
+    """
+    recognizer.follow_registry()
+    now = timezone.now()
+    horizon = now - timedelta(seconds=settings.SESSION_RESUME_SECONDS)
+    with transaction.atomic():
+        session = (
+            CaptureSession.objects.select_for_update()
+            .filter(pk=session_id, user=user, last_seen_at__gte=horizon)
+            .exclude(end_reason=EndReason.STOPPED)
+            .first()
+        )
+        if session is None:
+            return None
+        session.ended_at, session.end_reason, session.connection = None, "", connection
+        session.reconnects += 1
+        session.last_seen_at = now
+        session.save(update_fields=["ended_at", "end_reason", "connection", "reconnects", "last_seen_at"])
+    return session
 
 
 def update_client_info(*, session: CaptureSession, info: Mapping[str, Any]) -> CaptureSession:
@@ -136,88 +173,143 @@ def record_detections(*, detections: Sequence[Detection]) -> int:
     return len(detections)
 
 
-def count_frames(*, session_id: int, received: int, processed: int, dropped: int) -> bool:
-    """Store the session's frame totals so far (absolute numbers, so a repeated write is harmless);
-    False if the session no longer exists (its owner deleted it while it was running)."""
-    return bool(CaptureSession.objects.filter(pk=session_id).update(
-        frames_received=received, frames_processed=processed, frames_dropped=dropped
+def end_session(*, session: CaptureSession, connection: str, reason: str) -> bool:
+    """Mark the session ended, if `connection` still owns it; False if it does not (another
+    connection resumed it, a sweep ended it, or its owner deleted it)."""
+    session.ended_at = max(timezone.now(), session.started_at)
+    session.end_reason = reason
+    return bool(CaptureSession.objects.filter(pk=session.pk, connection=connection, ended_at__isnull=True).update(
+        ended_at=session.ended_at, end_reason=reason
     ))
 
 
-def end_session(*, session: CaptureSession) -> CaptureSession:
-    """Mark the session ended (a no-op in the database if its owner already deleted it)."""
-    session.ended_at = max(timezone.now(), session.started_at)
-    CaptureSession.objects.filter(pk=session.pk).update(ended_at=session.ended_at)
-    return session
+def keep_session_alive(*, session_id: int, connection: str) -> bool:
+    """Note that `connection` is still there; False if it no longer owns a running session."""
+    return bool(CaptureSession.objects.filter(pk=session_id, connection=connection, ended_at__isnull=True).update(
+        last_seen_at=timezone.now()
+    ))
+
+
+def sweep_stale_sessions(*, stale_seconds: int | None = None) -> int:
+    """End the running sessions no connection has written to for `stale_seconds` (default
+    `SESSION_STALE_SECONDS`): their process died, so nobody else will. Returns how many."""
+    stale_seconds = settings.SESSION_STALE_SECONDS if stale_seconds is None else stale_seconds
+    horizon = timezone.now() - timedelta(seconds=stale_seconds)
+    swept = CaptureSession.objects.filter(ended_at__isnull=True, last_seen_at__lt=horizon).update(
+        ended_at=Greatest(F("last_seen_at"), F("started_at")), end_reason=EndReason.SWEPT, connection=""
+    )
+    if swept:
+        logger.warning("ended %d live session(s) not seen for %d s", swept, stale_seconds)
+    return swept
+
+
+def count_lost_detections(*, session_id: int, lost: int) -> None:
+    """Record on the session that `lost` answered detections could not be written."""
+    CaptureSession.objects.filter(pk=session_id).update(detections_lost=F("detections_lost") + lost)
+
+
+@dataclass
+class AnalysedFrame:
+    offset_ms: int
+    faces: list[dict[str, Any]]
 
 
 @dataclass
 class FlushBatch:
-    """What one write stores: new detections and the frame totals."""
+    """What one write stores: the frames analysed since the last write, and the frame counts
+    since then (added to the session's totals, so writers on two connections compose)."""
 
     session_id: int
-    detections: list[Detection]
+    frames: list[AnalysedFrame]
     received: int
-    processed: int
     dropped: int
+
+    @property
+    def detection_count(self) -> int:
+        return sum(len(frame.faces) for frame in self.frames)
 
 
 def save_batch(batch: FlushBatch) -> int:
     """Write a `FlushBatch` in one transaction; returns the number of detections written (none
-    for a session deleted while it ran: its owner asked for its detections to go)."""
+    for a session deleted while it ran: its owner asked for its detections to go).
+
+    Frames are numbered here, after the session's analysed frames so far, under the session's
+    row lock: a connection that resumed a session cannot collide with a late write of the old one.
+    """
     with transaction.atomic():
-        # The update first: it locks the session row, so a delete cannot slip in before the insert.
-        exists = count_frames(
-            session_id=batch.session_id, received=batch.received, processed=batch.processed, dropped=batch.dropped
+        first_index = (
+            CaptureSession.objects.select_for_update().filter(pk=batch.session_id)
+            .values_list("frames_processed", flat=True).first()
         )
-        return record_detections(detections=batch.detections) if exists else 0
+        if first_index is None:
+            return 0
+        CaptureSession.objects.filter(pk=batch.session_id).update(
+            frames_received=F("frames_received") + batch.received,
+            frames_processed=F("frames_processed") + len(batch.frames),
+            frames_dropped=F("frames_dropped") + batch.dropped,
+            last_seen_at=timezone.now(),
+        )
+        detections = [
+            detection
+            for number, frame in enumerate(batch.frames)
+            for detection in build_detections(
+                session_id=batch.session_id, frame_index=first_index + number, offset_ms=frame.offset_ms,
+                faces=frame.faces,
+            )
+        ]
+        return record_detections(detections=detections)
 
 
 @dataclass
 class SessionRecorder:
-    """The running state of one live session between writes. Used from one event loop only."""
+    """The running state of one live connection's session between writes. Used from one event
+    loop only. Counts are this connection's; offsets are from the session's start, so a resumed
+    session's timeline continues."""
 
     session: CaptureSession
-    started: float = field(default_factory=time.monotonic)
     received: int = 0
     processed: int = 0
     dropped: int = 0
     faces: int = 0
-    pending: list[Detection] = field(default_factory=list)
-    dirty: bool = False
+    pending_frames: list[AnalysedFrame] = field(default_factory=list)
+    pending_received: int = 0
+    pending_dropped: int = 0
+    start: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        elapsed = max(0.0, (timezone.now() - self.session.started_at).total_seconds())
+        self.start = time.monotonic() - elapsed
 
     def receive_frame(self) -> tuple[int, int]:
-        """Count a new frame; returns its index in the session and its offset in milliseconds."""
-        index = self.received
+        """Count a new frame; returns its number on this connection and its offset in milliseconds."""
+        number = self.received
         self.received += 1
-        self.dirty = True
-        return index, round((time.monotonic() - self.started) * 1000)
+        self.pending_received += 1
+        return number, round((time.monotonic() - self.start) * 1000)
 
     def drop_frame(self) -> None:
         self.dropped += 1
-        self.dirty = True
+        self.pending_dropped += 1
 
-    def add_result(self, frame_index: int, offset_ms: int, faces: Sequence[Mapping[str, Any]]) -> None:
-        detections = build_detections(
-            session_id=self.session.pk, frame_index=frame_index, offset_ms=offset_ms, faces=faces
-        )
-        self.pending.extend(detections)
-        self.faces += len(detections)
+    def add_result(self, offset_ms: int, faces: Sequence[Mapping[str, Any]]) -> None:
+        self.pending_frames.append(AnalysedFrame(offset_ms, [dict(face) for face in faces]))
+        self.faces += len(faces)
         self.processed += 1
-        self.dirty = True
+
+    @property
+    def pending_detections(self) -> int:
+        return sum(len(frame.faces) for frame in self.pending_frames)
 
     def take_batch(self) -> FlushBatch | None:
         """Everything not yet written, or None if nothing changed since the last batch."""
-        if not self.dirty:
+        if not (self.pending_frames or self.pending_received or self.pending_dropped):
             return None
-        batch = FlushBatch(self.session.pk, self.pending, self.received, self.processed, self.dropped)
-        self.pending = []
-        self.dirty = False
+        batch = FlushBatch(self.session.pk, self.pending_frames, self.pending_received, self.pending_dropped)
+        self.pending_frames, self.pending_received, self.pending_dropped = [], 0, 0
         return batch
 
     def put_back(self, batch: FlushBatch) -> None:
-        """A write failed: keep its detections for the next one, ahead of newer ones."""
-        for detection in batch.detections:
-            detection.pk = None  # a rolled-back insert may have numbered them
-        self.pending[:0] = batch.detections
-        self.dirty = True
+        """A write failed: keep its frames for the next one, ahead of newer ones."""
+        self.pending_frames[:0] = batch.frames
+        self.pending_received += batch.received
+        self.pending_dropped += batch.dropped

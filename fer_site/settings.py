@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from channels_redis.core import RedisChannelLayer
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -93,7 +94,9 @@ TEMPLATES = [
 # --- Database: SQLite file unless DATABASE_URL is set -------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 0))
+    # Health checks: a connection kept across requests (CONN_MAX_AGE) that died with the database
+    # is replaced at the next use instead of failing it.
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60), conn_health_checks=True)
     if DATABASE_URL
     else {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
 }
@@ -101,11 +104,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, Celery broker/results and cache, or their embedded stand-ins -----
 REDIS_URL = os.environ.get("REDIS_URL", "")
+CHANNEL_LAYER_BLOCKING_READ_SECONDS = RedisChannelLayer.brpop_timeout
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
+# Seconds a Redis read may wait. channels_redis blocks up to 5 s on each read of a socket's channel
+# (BZPOPMIN), and redis-py >= 8 gives up on reads after 5 s by default: every live socket was
+# closed after ~5 s. Reads get this much room; it must stay above that blocking time.
+REDIS_SOCKET_TIMEOUT = env_int("REDIS_SOCKET_TIMEOUT", 30)
+if REDIS_SOCKET_TIMEOUT <= CHANNEL_LAYER_BLOCKING_READ_SECONDS:
+    raise ImproperlyConfigured(
+        f"REDIS_SOCKET_TIMEOUT must exceed the channel layer's {CHANNEL_LAYER_BLOCKING_READ_SECONDS} s blocking reads"
+    )
+
 if REDIS_URL:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                  "CONFIG": {"hosts": [REDIS_URL]}}}
+    CHANNEL_LAYERS = {"default": {
+        "BACKEND": "fer_site.channel_layers.ResilientRedisChannelLayer",
+        "CONFIG": {"hosts": [
+            {"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT, "socket_connect_timeout": 5},
+        ]},
+    }}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
@@ -211,11 +228,27 @@ TRAINING_ARTIFACTS_DIR = Path(os.environ.get("TRAINING_ARTIFACTS_DIR", VAR_DIR /
 # A running job reports after every epoch; a job whose last report is older than this (seconds)
 # is taken for lost when its message arrives again, and resumes. Keep it above the longest epoch.
 TRAINING_HEARTBEAT_TIMEOUT = env_int("TRAINING_HEARTBEAT_TIMEOUT", 3600)
+# --- Live sessions ------------------------------------------------------------------------------
+# A page whose socket dropped may resume its session for this long after its last sign of life.
+SESSION_RESUME_SECONDS = env_int("SESSION_RESUME_SECONDS", 300)
+# A live connection tells the database it is alive this often; a running session not seen for
+# SESSION_STALE_SECONDS is ended by the sweep (its process died).
+SESSION_KEEPALIVE_SECONDS = env_int("SESSION_KEEPALIVE_SECONDS", 60)
+SESSION_STALE_SECONDS = env_int("SESSION_STALE_SECONDS", 600)
+if not 0 < SESSION_KEEPALIVE_SECONDS < min(SESSION_STALE_SECONDS, SESSION_RESUME_SECONDS):
+    raise ImproperlyConfigured(
+        "SESSION_KEEPALIVE_SECONDS must be positive and below SESSION_STALE_SECONDS and SESSION_RESUME_SECONDS"
+    )
+# How long detections that could not be written (the database is down) are retried at the end of
+# a session before the process gives up, counts them as lost on the session, and logs the count.
+SESSION_WRITE_RETRY_SECONDS = env_int("SESSION_WRITE_RETRY_SECONDS", 300)
 MAX_FRAME_BYTES = env_int("MAX_FRAME_BYTES", 2 * 1024 * 1024)
 PREDICT_MAX_BYTES = env_int("PREDICT_MAX_BYTES", 8 * 1024 * 1024)  # one image sent to POST /api/predict/
-# Let frames a little over the limit reach the consumer, so it can answer "too large" instead of
-# Daphne closing the socket (its default limit is 1 MB). `runserver` reads these.
-DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = MAX_FRAME_BYTES * 2
+# The ASGI server lets WebSocket messages up to twice the frame limit reach the consumer, so that it
+# answers a frame over the limit with an error; a larger message closes the socket with 1009. Every
+# server reads this one value: `python -m fer_site.asgi_server` (make run, make prod) and `runserver`.
+WEBSOCKET_MAX_MESSAGE_BYTES = MAX_FRAME_BYTES * 2
+DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = WEBSOCKET_MAX_MESSAGE_BYTES
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

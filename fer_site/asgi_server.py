@@ -1,0 +1,46 @@
+"""Serve the ASGI application with uvicorn, configured from the Django settings.
+
+    python -m fer_site.asgi_server --host 127.0.0.1 --port 8001
+
+One place sets what the server enforces, so `make run`, `make prod` and a systemd unit behave
+alike: the WebSocket message limit (`WEBSOCKET_MAX_MESSAGE_BYTES`, derived from `MAX_FRAME_BYTES`),
+keep-alive pings that find dead peers, and trust in the proxy's forwarded headers from loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+WS_PING_SECONDS = 20.0  # a peer that does not answer a ping within this is closed
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--uds", help="listen on this Unix socket instead of host:port")
+    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info").lower())
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fer_site.settings")
+    import django
+    import uvicorn
+    from django.conf import settings
+
+    django.setup()
+    args = parse_args(argv)
+    uvicorn.run(
+        "fer_site.asgi:application",
+        host=args.host, port=args.port, uds=args.uds,
+        ws="websockets", ws_max_size=settings.WEBSOCKET_MAX_MESSAGE_BYTES,
+        ws_ping_interval=WS_PING_SECONDS, ws_ping_timeout=WS_PING_SECONDS,
+        proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+        lifespan="off", log_level=args.log_level, access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""The channel layer the settings build holds a quiet channel open longer than its blocking reads.
+
+Regression: redis-py >= 8 gave up on reads after 5 s, the very time channels_redis blocks reading a
+socket's channel, so every live socket over Redis was closed after ~5 s of silence on its channel.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from tests.services import require_redis
+
+QUIET_SECONDS = 3 * settings.CHANNEL_LAYER_BLOCKING_READ_SECONDS  # several blocking reads in a row
+
+
+@pytest.mark.slow
+def test_a_quiet_channel_over_redis_waits_without_error():
+    redis_url = require_redis()
+    script = (
+        "import asyncio, django, time\n"
+        "django.setup()\n"
+        "from channels.layers import get_channel_layer\n"
+        "async def main():\n"
+        "    layer = get_channel_layer()\n"
+        "    channel = await layer.new_channel()\n"
+        "    started = time.monotonic()\n"
+        "    try:\n"
+        f"        await asyncio.wait_for(layer.receive(channel), {QUIET_SECONDS})\n"
+        "    except asyncio.TimeoutError:\n"
+        "        print('quiet', round(time.monotonic() - started))\n"
+        "    await layer.send(channel, {'type': 'hello'})\n"
+        "    print((await layer.receive(channel))['type'])\n"
+        "asyncio.run(main())\n"
+    )
+    env = {**os.environ, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "fer_site.settings"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                            timeout=QUIET_SECONDS + 60, cwd=settings.BASE_DIR)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["quiet", str(QUIET_SECONDS), "hello"]
+
+
+def test_the_redis_read_timeout_must_exceed_the_blocking_reads():
+    env = {**os.environ, "REDIS_SOCKET_TIMEOUT": str(settings.CHANNEL_LAYER_BLOCKING_READ_SECONDS),
+           "DJANGO_SETTINGS_MODULE": "fer_site.settings"}
+    result = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env,
+                            capture_output=True, text=True, timeout=60, cwd=settings.BASE_DIR)
+    assert result.returncode != 0
+    assert "REDIS_SOCKET_TIMEOUT" in result.stderr
