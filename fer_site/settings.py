@@ -151,6 +151,13 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Housekeeping, run by the worker started with beat (`-B`): sessions whose process died are ended,
+# training jobs whose worker is gone are queued again (or ended, if a cancel was asked for).
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-sessions": {"task": "emotions.sweep_stale_sessions", "schedule": 60.0},
+    "recover-lost-training-jobs": {"task": "training.recover_lost_jobs", "schedule": 60.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Auth ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -225,9 +232,16 @@ FERPLUS_VOTES_PATH = Path(os.environ.get("FERPLUS_VOTES_PATH",
 # Folders that hold data sets an admin may pick for retraining (comma-separated).
 TRAINING_DATA_ROOTS = [Path(p) for p in env_list("TRAINING_DATA_ROOTS", str(FER2013_PATH.parent))]
 TRAINING_ARTIFACTS_DIR = Path(os.environ.get("TRAINING_ARTIFACTS_DIR", VAR_DIR / "models"))
-# A running job reports after every epoch; a job whose last report is older than this (seconds)
-# is taken for lost when its message arrives again, and resumes. Keep it above the longest epoch.
-TRAINING_HEARTBEAT_TIMEOUT = env_int("TRAINING_HEARTBEAT_TIMEOUT", 3600)
+# A running job's worker stamps a heartbeat every TRAINING_HEARTBEAT_SECONDS; a job without one for
+# TRAINING_HEARTBEAT_TIMEOUT seconds has lost its worker, and the periodic recovery queues it again
+# (it resumes from its last checkpoint on whichever worker takes it).
+TRAINING_HEARTBEAT_SECONDS = env_int("TRAINING_HEARTBEAT_SECONDS", 30)
+TRAINING_HEARTBEAT_TIMEOUT = env_int("TRAINING_HEARTBEAT_TIMEOUT", 180)
+if not 0 < 2 * TRAINING_HEARTBEAT_SECONDS <= TRAINING_HEARTBEAT_TIMEOUT:
+    raise ImproperlyConfigured("TRAINING_HEARTBEAT_TIMEOUT must be at least twice TRAINING_HEARTBEAT_SECONDS")
+# The Celery queue training jobs go to (empty: Celery's default queue). `make prod` gives training a
+# queue of its own, so that its long jobs never hold up the periodic housekeeping tasks.
+TRAINING_QUEUE = os.environ.get("TRAINING_QUEUE", "")
 # --- Live sessions ------------------------------------------------------------------------------
 # A page whose socket dropped may resume its session for this long after its last sign of life.
 SESSION_RESUME_SECONDS = env_int("SESSION_RESUME_SECONDS", 300)

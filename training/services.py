@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
@@ -19,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -261,7 +262,7 @@ def enqueue_job(job: TrainingJob) -> None:
 def _send_to_worker(job_id: int, dispatch: int) -> None:
     from training.tasks import run_training_job
 
-    queue = getattr(settings, "TRAINING_QUEUE", None)
+    queue = settings.TRAINING_QUEUE
     try:
         run_training_job.apply_async(args=(job_id, dispatch), **({"queue": queue} if queue else {}))
     except Exception as exc:
@@ -270,12 +271,17 @@ def _send_to_worker(job_id: int, dispatch: int) -> None:
 
 
 def cancel_job(job: TrainingJob) -> TrainingJob:
-    """A queued job is cancelled at once; a running one stops after its current epoch."""
+    """A queued job is cancelled at once; a running one stops after its current epoch, or at once
+    if its worker is gone (no heartbeat for `TRAINING_HEARTBEAT_TIMEOUT`)."""
     with transaction.atomic():
         locked = TrainingJob.objects.select_for_update().get(pk=job.pk)
         if locked.state == TrainingJob.State.QUEUED:
             locked.state, locked.finished_at = TrainingJob.State.CANCELLED, timezone.now()
             locked.log_tail = _append(locked.log_tail, "cancelled before it started")
+        elif locked.state == TrainingJob.State.RUNNING and _worker_lost(locked):
+            locked.state, locked.finished_at = TrainingJob.State.CANCELLED, timezone.now()
+            locked.cancel_requested = True
+            locked.log_tail = _append(locked.log_tail, f"cancelled: its worker {locked.worker} is gone")
         elif locked.state == TrainingJob.State.RUNNING:
             locked.cancel_requested = True
             locked.log_tail = _append(locked.log_tail, "cancel requested: stopping after the current epoch")
@@ -370,6 +376,67 @@ def _heartbeat_timeout() -> timedelta:
     return timedelta(seconds=settings.TRAINING_HEARTBEAT_TIMEOUT)
 
 
+def _worker_lost(job: TrainingJob) -> bool:
+    """No heartbeat from the job's worker for `TRAINING_HEARTBEAT_TIMEOUT`: it is gone."""
+    last_sign = job.heartbeat_at or job.started_at or job.created_at
+    return timezone.now() - last_sign >= _heartbeat_timeout()
+
+
+class Heartbeat:
+    """Stamps the running job's `heartbeat_at` every `TRAINING_HEARTBEAT_SECONDS` from a thread,
+    so that a lost worker is noticed within `TRAINING_HEARTBEAT_TIMEOUT` however long an epoch takes."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.beat, name=f"heartbeat-job-{job_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def beat(self) -> None:
+        try:
+            while not self.stopped.wait(settings.TRAINING_HEARTBEAT_SECONDS):
+                try:
+                    TrainingJob.objects.filter(
+                        pk=self.job_id, state=TrainingJob.State.RUNNING, worker_pid=os.getpid()
+                    ).update(heartbeat_at=timezone.now())
+                except DatabaseError as error:
+                    logger.warning("heartbeat of training job %s failed: %s", self.job_id, error)
+                    connections.close_all()  # this thread's; the next beat opens a new one
+        finally:
+            connections.close_all()
+
+
+def recover_lost_jobs() -> list[TrainingJob]:
+    """Queue again the running jobs whose worker is gone (killed, its host or container replaced):
+    whichever worker takes the message resumes the job from its last checkpoint, or fails it after
+    `MAX_ATTEMPTS`. A cancel requested before the loss ends the job instead. Run periodically."""
+    lost = [job for job in TrainingJob.objects.filter(state=TrainingJob.State.RUNNING) if _worker_lost(job)]
+    recovered = []
+    for job in lost:
+        with transaction.atomic():
+            locked = TrainingJob.objects.select_for_update().get(pk=job.pk)
+            if locked.state != TrainingJob.State.RUNNING or not _worker_lost(locked):
+                continue
+            since = f"{locked.heartbeat_at:%H:%M:%S}" if locked.heartbeat_at else "its start"
+            if locked.cancel_requested:
+                _finish(locked.pk, TrainingJob.State.CANCELLED,
+                        line=f"cancelled: its worker {locked.worker} was lost (no heartbeat since {since})")
+            else:
+                logger.warning("Training job %s lost its worker %s: queued again", locked.name, locked.worker)
+                _update(locked.pk, heartbeat_at=locked.heartbeat_at,
+                        line=f"worker {locked.worker} lost (no heartbeat since {since}): queued again to resume")
+                enqueue_job(locked)
+            recovered.append(locked)
+    return recovered
+
+
 def run_job(job_id: int, *, dispatch: int, worker: str = "") -> TrainingJob | None:
     """Run a queued job to SUCCEEDED, FAILED or CANCELLED; never raises for a failure of the job itself."""
     from training.core.trainer import TrainingCancelled
@@ -378,9 +445,10 @@ def run_job(job_id: int, *, dispatch: int, worker: str = "") -> TrainingJob | No
     if job is None:
         return None
     try:
-        if job.kind == TrainingJob.Kind.RETRAIN:
-            return _run_retrain(job, resume=resume)
-        return _run_evaluate(job)
+        with Heartbeat(job.pk):
+            if job.kind == TrainingJob.Kind.RETRAIN:
+                return _run_retrain(job, resume=resume)
+            return _run_evaluate(job)
     except TrainingCancelled:
         return _finish(job.pk, TrainingJob.State.CANCELLED, line="cancelled")
     except Exception as exc:  # the job failed, not the worker: record why and leave the registry alone

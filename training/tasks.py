@@ -23,6 +23,12 @@ def run_training_job(self, job_id: int, dispatch: int = 1) -> str:
     return job.state if job is not None else "skipped"
 
 
+@shared_task(name="training.recover_lost_jobs", ignore_result=True)
+def recover_lost_jobs() -> int:
+    """Periodic (beat): queue again the running jobs whose worker stopped sending heartbeats."""
+    return len(services.recover_lost_jobs())
+
+
 @worker_ready.connect
 def _recover_interrupted_jobs(sender=None, **kwargs) -> None:
     """A worker that starts again re-queues the jobs it was running when it stopped."""

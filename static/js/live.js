@@ -14,7 +14,8 @@
   const MAX_FPS = Number(root.dataset.maxFps) || 15;
   const FRAME_TIMEOUT_MS = 5000; // a frame unanswered this long no longer counts as in flight
   const STOP_TIMEOUT_MS = 10000;
-  const MODEL_UNAVAILABLE = 4503; // close code sent by the server
+  const MODEL_UNAVAILABLE = 4503; // close codes sent by the server
+  const SESSION_TAKEN_OVER = 4409;
 
   const $ = (id) => document.getElementById(id);
   const el = {
@@ -85,6 +86,7 @@
     state.running = true;
     state.stopping = false;
     state.reconnects = 0;
+    state.sessionId = null; // a new session; a reconnect while running resumes it
     el.stop.disabled = false;
     state.watchdog = setInterval(pump, 1000);
     connect();
@@ -115,7 +117,9 @@
   function connect() {
     clearTimeout(state.reconnectTimer);
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
+    // After a dropped connection, ask the server to continue the same session (maybe on another process).
+    const resume = state.sessionId === null ? "" : `?resume=${encodeURIComponent(state.sessionId)}`;
+    const socket = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}${resume}`);
     socket.binaryType = "arraybuffer";
     state.socket = socket;
     state.sessionActive = false;
@@ -146,8 +150,10 @@
       return;
     }
     if (!state.running) return;
-    if (event.code === MODEL_UNAVAILABLE) {
-      setStatus("error", "The server has no recognition model loaded, so it cannot recognise faces. Ask an administrator.");
+    if (event.code === MODEL_UNAVAILABLE || event.code === SESSION_TAKEN_OVER) {
+      setStatus("error", event.code === MODEL_UNAVAILABLE
+        ? "The server has no recognition model loaded, so it cannot recognise faces. Ask an administrator."
+        : "This session continues in another tab or window.");
       state.running = false;
       stopCamera();
       el.start.disabled = false;
@@ -192,6 +198,9 @@
         break;
       case "model":
         el.model.textContent = message.label;
+        break;
+      case "notice":
+        setStatus(message.level === "ok" ? "running" : "warning", message.notice);
         break;
       case "stopped":
         finishStop(message);

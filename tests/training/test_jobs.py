@@ -328,3 +328,72 @@ def test_a_vote_weight_needs_the_vote_file(queued, settings, tmp_path):
     with pytest.raises(ValidationError, match="soft_label_weight: at most 1"):
         queued(options={"soft_label_weight": 1.5})
     assert "soft_labels" not in queued(options={"soft_label_weight": 0}).parameters
+
+
+def test_a_job_whose_worker_is_gone_is_queued_again_and_resumed_elsewhere(
+    queued, fake_train, settings, django_capture_on_commit_callbacks
+):
+    """The worker's container was replaced by one with another node name: no redelivery to it."""
+    settings.TRAINING_HEARTBEAT_TIMEOUT = 180
+    lost, alive = queued(), queued()
+    silent = timezone.now() - timedelta(minutes=10)
+    TrainingJob.objects.filter(pk=lost.pk).update(state="RUNNING", attempts=1, worker="celery@old", heartbeat_at=silent)
+    TrainingJob.objects.filter(pk=alive.pk).update(state="RUNNING", attempts=1, worker="celery@busy",
+                                                   heartbeat_at=timezone.now())
+
+    with django_capture_on_commit_callbacks(execute=False) as dispatched:
+        assert [job.pk for job in services.recover_lost_jobs()] == [lost.pk]
+    assert len(dispatched) == 1
+    lost.refresh_from_db()
+    assert lost.dispatch == 2 and "worker celery@old lost" in lost.log_tail and lost.heartbeat_at == silent
+
+    services.run_job(lost.pk, dispatch=lost.dispatch, worker="celery@new")
+    lost.refresh_from_db()
+    assert fake_train[0]["resume"] is True and lost.attempts == 2 and lost.worker == "celery@new"
+    assert TrainingJob.objects.get(pk=alive.pk).state == "RUNNING"
+
+
+def test_a_lost_job_with_a_cancel_request_is_cancelled_by_the_recovery(queued, settings):
+    settings.TRAINING_HEARTBEAT_TIMEOUT = 180
+    job = queued()
+    TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING", worker="celery@old", cancel_requested=True,
+                                                 heartbeat_at=timezone.now() - timedelta(minutes=10))
+    services.recover_lost_jobs()
+    job.refresh_from_db()
+    assert job.state == "CANCELLED" and job.finished_at is not None and "was lost" in job.log_tail
+
+
+def test_cancelling_a_running_job_whose_worker_is_gone_ends_it_at_once(queued, settings):
+    settings.TRAINING_HEARTBEAT_TIMEOUT = 180
+    orphan, running = queued(), queued()
+    TrainingJob.objects.filter(pk=orphan.pk).update(state="RUNNING", worker="celery@old",
+                                                    heartbeat_at=timezone.now() - timedelta(minutes=10))
+    TrainingJob.objects.filter(pk=running.pk).update(state="RUNNING", worker="celery@busy",
+                                                     heartbeat_at=timezone.now())
+    assert services.cancel_job(orphan).state == "CANCELLED"
+    cancelled = services.cancel_job(running)
+    assert cancelled.state == "RUNNING" and cancelled.cancel_requested
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_stamps_a_running_job_from_its_own_thread(queued, settings):
+    import os
+    import time
+
+    settings.TRAINING_HEARTBEAT_SECONDS = 0.05
+    job = queued()
+    old = timezone.now() - timedelta(minutes=10)
+    TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING", worker_pid=os.getpid(), heartbeat_at=old)
+    with services.Heartbeat(job.pk):
+        deadline = time.monotonic() + 10
+        while TrainingJob.objects.get(pk=job.pk).heartbeat_at == old and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert TrainingJob.objects.get(pk=job.pk).heartbeat_at > old
+
+
+def test_the_periodic_recovery_task_calls_the_service(queued, settings):
+    settings.TRAINING_HEARTBEAT_TIMEOUT = 180
+    job = queued()
+    TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING", worker="celery@old", cancel_requested=True,
+                                                 heartbeat_at=timezone.now() - timedelta(minutes=10))
+    assert tasks.recover_lost_jobs() == 1
