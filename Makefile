@@ -7,7 +7,7 @@ PORT ?= 8000
 FER2013_PATH ?= ../shared/data/fer2013/fer2013.npz
 export FER2013_PATH
 
-.PHONY: run test install install-dev migrate lint bench clean
+.PHONY: run prod test install install-dev migrate lint bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ run: migrate
 	trap 'kill $$worker $$web 2>/dev/null; wait' INT TERM; \
 	sleep 3; echo; echo "  Moodlens is running: http://$(HOST):$(PORT)/   (Ctrl-C stops the server and the worker)"; echo; \
 	wait
+
+## make prod: the production layout on this machine (nginx on $$PORT, default 8080, in front of
+## $$WEB_WORKERS ASGI processes, a training worker and a housekeeping worker with beat), on
+## DATABASE_URL (PostgreSQL) and REDIS_URL, which must be set; Ctrl-C stops it all. docs/deployment.md.
+prod: install
+	$(PY) deploy/run_prod.py
 
 ## make test: lint, then the whole suite.
 test: install-dev

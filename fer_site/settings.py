@@ -242,6 +242,9 @@ if not 0 < 2 * TRAINING_HEARTBEAT_SECONDS <= TRAINING_HEARTBEAT_TIMEOUT:
 # The Celery queue training jobs go to (empty: Celery's default queue). `make prod` gives training a
 # queue of its own, so that its long jobs never hold up the periodic housekeeping tasks.
 TRAINING_QUEUE = os.environ.get("TRAINING_QUEUE", "")
+# Threads a training worker computes with (0: TensorFlow's choice, all cores). `make prod` runs its
+# training worker on 1 thread at low priority, so live sessions on the same machine keep their pace.
+TRAINING_THREADS = env_int("TRAINING_THREADS", 0)
 # --- Live sessions ------------------------------------------------------------------------------
 # A page whose socket dropped may resume its session for this long after its last sign of life.
 SESSION_RESUME_SECONDS = env_int("SESSION_RESUME_SECONDS", 300)

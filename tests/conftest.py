@@ -1,7 +1,11 @@
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pytest
+from django.core.management import call_command
+from django.db import connections
 
 from tests.emotions.recognition.support import shared_tiny_model_dir
 from tests.factories import PASSWORD, StaffFactory, UserFactory
@@ -61,3 +65,37 @@ def user_client(client, user):
 def staff_client(client, staff):
     client.force_login(staff)
     return client
+
+
+@pytest.fixture
+def shared_database(tmp_path) -> Iterator[str]:
+    """A DATABASE_URL for another process (a worker, a server) that reaches the database the test uses.
+
+    PostgreSQL: pytest-django's test database (test_<name>). SQLite: the test database lives in
+    memory, which another process cannot open, so the test's connection is pointed at a migrated
+    file instead (the tests using this need `django_db(transaction=True)`)."""
+    connection = connections["default"]
+    config = connection.settings_dict
+    if connection.vendor == "postgresql":
+        credentials = quote(config["USER"] or "") + (f":{quote(config['PASSWORD'])}" if config["PASSWORD"] else "")
+        yield f"postgres://{credentials}@{config['HOST'] or 'localhost'}:{config['PORT'] or 5432}/{config['NAME']}"
+        return
+    assert connection.vendor == "sqlite"
+    path = tmp_path / "shared.sqlite3"
+    in_memory, name = connection.connection, config["NAME"]
+    connection.connection = None  # keep the in-memory test database alive, aside, for the tests after this one
+    config["NAME"] = str(path)
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        yield f"sqlite:///{path}"
+    finally:
+        connection.close()
+        config["NAME"] = name
+        connection.connection = in_memory
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_persistent_connections_in_tests(django_db_setup, django_db_blocker) -> None:
+    """Connections opened by server threads in tests close after each use, so that none outlives
+    the test database (production keeps them: CONN_MAX_AGE). Tests of that path opt in."""
+    connections["default"].settings_dict["CONN_MAX_AGE"] = 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_init, worker_ready
+from django.conf import settings
 
 from training import services
 
@@ -27,6 +28,17 @@ def run_training_job(self, job_id: int, dispatch: int = 1) -> str:
 def recover_lost_jobs() -> int:
     """Periodic (beat): queue again the running jobs whose worker stopped sending heartbeats."""
     return len(services.recover_lost_jobs())
+
+
+@worker_init.connect
+def _bound_training_threads(**kwargs) -> None:
+    """A worker beside live traffic trains on `TRAINING_THREADS` threads (0: TensorFlow's choice)."""
+    threads = settings.TRAINING_THREADS
+    if threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
 @worker_ready.connect

@@ -276,13 +276,14 @@ async def test_detections_that_cannot_be_written_in_time_are_counted_as_lost(use
     assert await detection_count(hello["id"]) == 0
 
 
-async def test_a_dead_database_connection_at_stop_is_replaced_and_nothing_is_lost(user, face_jpeg, settings):
+async def test_a_dead_database_connection_at_stop_is_replaced_and_nothing_is_lost(user, face_jpeg, monkeypatch):
     """PostgreSQL with persistent connections: the server's connection dies (a restart, a failover)
     between two frames; the next write fails on it, is retried on a new one, and nothing is lost."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (CI runs it)")
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)  # as deployed: connections are kept
     communicator, hello = await open_socket(user)
     await send_frame(communicator, face_jpeg)
     assert (await receive(communicator))["frame"] == 0

@@ -17,12 +17,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.management import call_command
-from django.db import connections
 
 from tests.emotions.recognition.support import shared_tiny_model_dir
 from tests.services import require_redis
@@ -32,29 +29,6 @@ from training.models import ModelVersion, TrainingJob
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 JOB_TIMEOUT = 300  # seconds; the machine may be busy training something else
-
-
-@pytest.fixture
-def shared_database(tmp_path) -> Iterator[str]:
-    """A DATABASE_URL for the worker that reaches the database the test uses."""
-    connection = connections["default"]
-    config = connection.settings_dict
-    if connection.vendor == "postgresql":
-        credentials = quote(config["USER"] or "") + (f":{quote(config['PASSWORD'])}" if config["PASSWORD"] else "")
-        yield f"postgres://{credentials}@{config['HOST'] or 'localhost'}:{config['PORT'] or 5432}/{config['NAME']}"
-        return
-    assert connection.vendor == "sqlite"
-    path = tmp_path / "shared.sqlite3"
-    in_memory, name = connection.connection, config["NAME"]
-    connection.connection = None  # keep the in-memory test database alive, aside, for the tests after this one
-    config["NAME"] = str(path)
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-        yield f"sqlite:///{path}"
-    finally:
-        connection.close()
-        config["NAME"] = name
-        connection.connection = in_memory
 
 
 @pytest.fixture
