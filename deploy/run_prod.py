@@ -12,6 +12,7 @@ again; Ctrl-C (or SIGTERM) stops everything this started.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -186,10 +187,8 @@ class Layout:
     def shutdown(self) -> None:
         running = [c for c in self.children if c.process is not None and c.process.poll() is None]
         for child in running:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + STOP_TIMEOUT
         for child in running:
             try:
