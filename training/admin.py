@@ -153,6 +153,14 @@ class ModelVersionAdmin(admin.ModelAdmin):
         self._activate(request, get_object_or_404(ModelVersion, pk=pk))
         return HttpResponseRedirect(reverse("admin:training_modelversion_change", args=[pk]))
 
+    def _queued(self, request: HttpRequest, job: TrainingJob) -> HttpResponse:
+        if services.queue_was_down(job):
+            self.message_user(request, f"The training queue is unavailable, so {job.name} could not start and was "
+                                       "recorded as failed. Try again when the queue is back.", messages.ERROR)
+        else:
+            self.message_user(request, f"Queued {job.name}.")
+        return HttpResponseRedirect(reverse("admin:training_trainingjob_change", args=[job.pk]))
+
     def _form_page(self, request: HttpRequest, form: forms.Form, title: str, version=None) -> HttpResponse:
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "title": title,
                    "version": version, "has_datasets": bool(form.fields["dataset"].choices)}
@@ -175,8 +183,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                self.message_user(request, f"Queued {job.name}.")
-                return HttpResponseRedirect(reverse("admin:training_trainingjob_change", args=[job.pk]))
+                return self._queued(request, job)
         return self._form_page(request, form, "Retrain: train a new model version")
 
     def evaluate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -191,8 +198,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                self.message_user(request, f"Queued {job.name}.")
-                return HttpResponseRedirect(reverse("admin:training_trainingjob_change", args=[job.pk]))
+                return self._queued(request, job)
         return self._form_page(request, form, f"Evaluate {version.name}", version=version)
 
 

@@ -233,6 +233,7 @@ def create_retrain_job(
         output_dir=str(_artifacts_dir() / name), created_by=created_by,
     )
     enqueue_job(job)
+    job.refresh_from_db()  # FAILED already if the queue could not be reached (see queue_was_down)
     return job
 
 
@@ -249,6 +250,7 @@ def create_evaluate_job(
         parameters={"data": str(data), "split": split, "tta": bool(tta)}, output_dir=str(_artifacts_dir() / name),
     )
     enqueue_job(job)
+    job.refresh_from_db()
     return job
 
 
@@ -259,6 +261,14 @@ def enqueue_job(job: TrainingJob) -> None:
     transaction.on_commit(partial(_send_to_worker, job.pk, job.dispatch))
 
 
+QUEUE_UNAVAILABLE = "could not reach the task queue"
+
+
+def queue_was_down(job: TrainingJob) -> bool:
+    """The job could not be handed to the workers (the broker is down): it is recorded as FAILED."""
+    return job.state == TrainingJob.State.FAILED and job.error.startswith(QUEUE_UNAVAILABLE)
+
+
 def _send_to_worker(job_id: int, dispatch: int) -> None:
     from training.tasks import run_training_job
 
@@ -267,7 +277,7 @@ def _send_to_worker(job_id: int, dispatch: int) -> None:
         run_training_job.apply_async(args=(job_id, dispatch), **({"queue": queue} if queue else {}))
     except Exception as exc:
         logger.exception("Could not queue training job %s", job_id)
-        _finish(job_id, TrainingJob.State.FAILED, error=f"could not reach the task queue: {exc}")
+        _finish(job_id, TrainingJob.State.FAILED, error=f"{QUEUE_UNAVAILABLE}: {exc}")
 
 
 def cancel_job(job: TrainingJob) -> TrainingJob:

@@ -60,7 +60,8 @@ class TrainingJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
     queryset = selectors.training_job_list()
 
     @extend_schema(summary="Queue a retrain or evaluate job (staff)", request=TrainingJobCreateSerializer,
-                   responses={201: TrainingJobSerializer})
+                   responses={201: TrainingJobSerializer,
+                              503: OpenApiResponse(description="the task queue is down; the job is recorded as failed")})
     def create(self, request: Request, *args, **kwargs) -> Response:
         form = TrainingJobCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -79,6 +80,10 @@ class TrainingJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
                 )
         except DjangoValidationError as error:
             raise _as_api_error(error) from error
+        if services.queue_was_down(job):
+            return Response({"detail": f"The training queue is unavailable ({job.error}); {job.name} was recorded "
+                                       "as failed. Try again when the queue is back."},
+                            status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(TrainingJobSerializer(job).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Cancel a queued or running job (staff)", request=None,

@@ -1,0 +1,74 @@
+"""Creating a job while the broker (Redis) is down: the job is recorded as failed, and the API and
+the admin say that the queue is down instead of pretending it was queued."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings as django_settings
+from django.urls import reverse
+from kombu.exceptions import OperationalError
+from rest_framework.test import APIClient
+
+from training import tasks
+from training.models import TrainingJob
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # nothing listens there once the probe is closed
+
+
+def test_a_job_created_while_redis_is_down_is_recorded_as_failed(shared_database, data_root, tmp_path):
+    """Real Celery publishing to a Redis address where nothing listens, in a process of its own."""
+    script = (
+        "import django; django.setup()\n"
+        "from training import services\n"
+        f"job = services.create_retrain_job(architecture='tiny', epochs=1, dataset={str(data_root / 'faces.npz')!r})\n"
+        "print(job.state, services.queue_was_down(job))\n"
+    )
+    env = {**os.environ, "DATABASE_URL": shared_database, "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0",
+           "TRAINING_DATA_ROOTS": str(data_root), "TRAINING_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
+           "DJANGO_SETTINGS_MODULE": "fer_site.settings"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
+                            cwd=django_settings.BASE_DIR)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["FAILED", "True"]
+    job = TrainingJob.objects.get()
+    assert job.error.startswith("could not reach the task queue")
+
+
+def test_the_api_answers_503_when_the_queue_is_down(staff, data_root, monkeypatch):
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.run_training_job, "apply_async", broker_down)
+    api = APIClient()
+    api.force_authenticate(staff)
+    response = api.post(reverse("api-job-list"), {
+        "kind": "retrain", "architecture": "tiny", "epochs": 1, "dataset": str(data_root / "faces.npz"),
+    }, format="json")
+    assert response.status_code == 503
+    assert "training queue is unavailable" in response.json()["detail"]
+    assert TrainingJob.objects.get().state == "FAILED"
+
+
+def test_the_admin_says_the_queue_is_down(staff, client, data_root, monkeypatch):
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Connection refused")
+
+    monkeypatch.setattr(tasks.run_training_job, "apply_async", broker_down)
+    client.force_login(staff)
+    response = client.post(reverse("admin:training_modelversion_retrain"), {
+        "architecture": "tiny", "epochs": 1, "dataset": str((data_root / "faces.npz").resolve()), "batch_size": 16,
+        "schedule": "plateau",
+    }, follow=True)
+    assert response.status_code == 200
+    assert "training queue is unavailable" in response.content.decode()
