@@ -61,7 +61,7 @@ class TrainingJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
 
     @extend_schema(summary="Queue a retrain or evaluate job (staff)", request=TrainingJobCreateSerializer,
                    responses={201: TrainingJobSerializer,
-                              503: OpenApiResponse(description="the task queue is down; the job is recorded as failed")})
+                              503: OpenApiResponse(description="the task queue is down; the job is kept as failed")})
     def create(self, request: Request, *args, **kwargs) -> Response:
         form = TrainingJobCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
