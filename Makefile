@@ -28,14 +28,15 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 ## make run: install, migrate, collect static files, build galleries when FER-2013 is found,
-## then serve HTTP + WebSocket on $(HOST):$(PORT) and run one Celery worker; Ctrl-C stops both.
+## then serve HTTP + WebSocket on $(HOST):$(PORT) (uvicorn, as make prod) and run one Celery worker
+## with beat (housekeeping); Ctrl-C stops both.
 run: migrate
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@if [ -f "$(FER2013_PATH)" ]; then \
 		if [ ! -d media/galleries ]; then $(PY) manage.py build_galleries --data "$(FER2013_PATH)"; fi; \
 	else echo "FER-2013 not found at $(FER2013_PATH): the gallery pages will say how to build them."; fi
-	@$(VENV)/bin/celery -A fer_site worker --pool=solo --concurrency=1 --loglevel=info & worker=$$!; \
-	$(PY) manage.py runserver --noreload $(HOST):$(PORT) & web=$$!; \
+	@$(VENV)/bin/celery -A fer_site worker -B --pool=solo --concurrency=1 --loglevel=info & worker=$$!; \
+	$(PY) -m fer_site.asgi_server --host $(HOST) --port $(PORT) & web=$$!; \
 	trap 'kill $$worker $$web 2>/dev/null; wait' INT TERM; \
 	sleep 3; echo; echo "  Moodlens is running: http://$(HOST):$(PORT)/   (Ctrl-C stops the server and the worker)"; echo; \
 	wait

@@ -92,6 +92,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 logger.warning("could not leave the model broadcast group: %s", error)
         await self.end_session(reason=EndReason.DISCONNECTED, notify=False)
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Frames skip Channels' per-message database connection check (a thread hop per frame):
+        every database call here goes through `database_sync_to_async`, which does that check."""
+        if message.get("type") == "websocket.receive" and self.stream is not None:
+            await self.websocket_receive(message)
+        else:
+            await super().dispatch(message)
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.stream is None:  # refused at connect; the close is on its way
             return
