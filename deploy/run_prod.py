@@ -200,9 +200,22 @@ class Layout:
         logger.info("stopped")
 
 
+def print_nginx_conf(argv: list[str]) -> int:
+    """`run_prod.py --nginx-conf PORT [ASGI_PORT ...]`: the config for a server's own nginx."""
+    if len(argv) < 2 or not all(arg.isdigit() for arg in argv):
+        print("usage: run_prod.py --nginx-conf LISTEN_PORT ASGI_PORT [ASGI_PORT ...]", file=sys.stderr)
+        return 2
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fer_site.settings")
+    prefix = Path(os.environ.get("VAR_DIR", BASE_DIR / "var")) / "prod" / "nginx"
+    print(render_nginx_conf(prefix=prefix, listen=argv[0], upstream_ports=[int(port) for port in argv[1:]]))
+    return 0
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s run_prod %(levelname)s %(message)s")
     sys.path.insert(0, str(BASE_DIR))
+    if sys.argv[1:2] == ["--nginx-conf"]:
+        return print_nginx_conf(sys.argv[2:])
     try:
         layout = Layout(dict(os.environ))
     except LayoutError as error:
