@@ -8,6 +8,7 @@ import logging
 import os
 import time
 import uuid
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -242,11 +243,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
                            recorder.session.pk, recorder.pending_detections, error)
 
     async def flush(self, recorder: services.SessionRecorder) -> None:
-        async with self.flush_lock:
+        async with self.flush_lock:  # a session's writes stay in order
             batch = recorder.take_batch()
             if batch is not None:
                 try:
-                    await database_sync_to_async(services.save_batch)(batch)
+                    await batch_writer().write(batch)
+                except asyncio.CancelledError:
+                    raise  # the writer has the batch now, and writes it (or logs its loss)
                 except BaseException:
                     recorder.put_back(batch)
                     raise
@@ -335,6 +338,60 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content))
+
+
+class BatchWriter:
+    """Writes the detections of all the process's live connections, many frames per transaction.
+
+    A frame's answer waits for the write that holds it; frames that arrive while a write runs
+    gather into the next one, so under load a transaction carries the frames of many sessions.
+    """
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[services.FlushBatch, asyncio.Future]] = []
+        self.wakeup = asyncio.Event()
+        self.task = asyncio.create_task(self.run(), name="detection-writer")
+
+    async def write(self, batch: services.FlushBatch) -> int:
+        """Write `batch` with the next transaction; returns its detections written. Raises the
+        write's error if it failed (the batch is then the caller's again)."""
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append((batch, future))
+        self.wakeup.set()
+        return await asyncio.shield(future)
+
+    async def run(self) -> None:
+        while True:
+            await self.wakeup.wait()
+            self.wakeup.clear()
+            items, self.pending = self.pending, []
+            if not items:
+                continue
+            try:
+                counts = await database_sync_to_async(services.save_batches)([batch for batch, _ in items])
+            except Exception as error:
+                for batch, future in items:
+                    if future.cancelled() or future.done():
+                        logger.error("session %s: %d detection(s) lost: %s", batch.session_id,
+                                     batch.detection_count, error)
+                    else:
+                        future.set_exception(error)
+            else:
+                for (_, future), count in zip(items, counts, strict=True):
+                    if not future.done():
+                        future.set_result(count)
+
+
+_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BatchWriter] = weakref.WeakKeyDictionary()
+
+
+def batch_writer() -> BatchWriter:
+    """The writer of the running event loop (one per process in a server; one per test's loop)."""
+    loop = asyncio.get_running_loop()
+    writer = _writers.get(loop)
+    if writer is None or writer.task.done():
+        writer = _writers[loop] = BatchWriter()
+    return writer
 
 
 async def retry_until(call, *, deadline: float, what: str) -> Any:

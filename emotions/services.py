@@ -230,34 +230,45 @@ class FlushBatch:
 
 
 def save_batch(batch: FlushBatch) -> int:
-    """Write a `FlushBatch` in one transaction; returns the number of detections written (none
-    for a session deleted while it ran: its owner asked for its detections to go).
+    """Write one `FlushBatch`; returns the number of detections written."""
+    return save_batches([batch])[0]
 
-    Frames are numbered here, after the session's analysed frames so far, under the session's
-    row lock: a connection that resumed a session cannot collide with a late write of the old one.
+
+def save_batches(batches: Sequence[FlushBatch]) -> list[int]:
+    """Write `FlushBatch`es of any sessions in one transaction; returns the detections written for
+    each (none for a session deleted while it ran: its owner asked for its detections to go).
+
+    Frames are numbered here, after each session's analysed frames so far, under the session's row
+    lock: a connection that resumed a session cannot collide with a late write of the old one.
+    Rows are locked in id order, so concurrent writers cannot deadlock.
     """
+    by_session: dict[int, list[FlushBatch]] = {}
+    for batch in batches:
+        by_session.setdefault(batch.session_id, []).append(batch)
+    now = timezone.now()
     with transaction.atomic():
-        first_index = (
-            CaptureSession.objects.select_for_update().filter(pk=batch.session_id)
-            .values_list("frames_processed", flat=True).first()
+        first_indices = dict(
+            CaptureSession.objects.select_for_update().filter(pk__in=by_session).order_by("pk")
+            .values_list("pk", "frames_processed")
         )
-        if first_index is None:
-            return 0
-        CaptureSession.objects.filter(pk=batch.session_id).update(
-            frames_received=F("frames_received") + batch.received,
-            frames_processed=F("frames_processed") + len(batch.frames),
-            frames_dropped=F("frames_dropped") + batch.dropped,
-            last_seen_at=timezone.now(),
-        )
-        detections = [
-            detection
-            for number, frame in enumerate(batch.frames)
-            for detection in build_detections(
-                session_id=batch.session_id, frame_index=first_index + number, offset_ms=frame.offset_ms,
-                faces=frame.faces,
+        detections: list[Detection] = []
+        for session_id, session_batches in by_session.items():
+            if session_id not in first_indices:
+                continue
+            frames = [frame for batch in session_batches for frame in batch.frames]
+            CaptureSession.objects.filter(pk=session_id).update(
+                frames_received=F("frames_received") + sum(batch.received for batch in session_batches),
+                frames_processed=F("frames_processed") + len(frames),
+                frames_dropped=F("frames_dropped") + sum(batch.dropped for batch in session_batches),
+                last_seen_at=now,
             )
-        ]
-        return record_detections(detections=detections)
+            for number, frame in enumerate(frames):
+                detections += build_detections(
+                    session_id=session_id, frame_index=first_indices[session_id] + number,
+                    offset_ms=frame.offset_ms, faces=frame.faces,
+                )
+        record_detections(detections=detections)
+    return [batch.detection_count if batch.session_id in first_indices else 0 for batch in batches]
 
 
 @dataclass

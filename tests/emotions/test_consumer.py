@@ -205,15 +205,15 @@ async def test_a_failed_write_keeps_the_detections_for_the_next_one(user, face_j
     """The database hiccups once (e.g. SQLite "database is locked"): nothing detected is lost."""
     from django.db import OperationalError
 
-    real_save, failures = services.save_batch, []
+    real_save, failures = services.save_batches, []
 
-    def save_batch_failing_once(batch):
-        if not failures and batch.detection_count:
-            failures.append(batch.detection_count)
+    def save_batches_failing_once(batches):
+        if not failures and batches[0].detection_count:
+            failures.append(batches[0].detection_count)
             raise OperationalError("database is locked")
-        return real_save(batch)
+        return real_save(batches)
 
-    monkeypatch.setattr(services, "save_batch", save_batch_failing_once)
+    monkeypatch.setattr(services, "save_batches", save_batches_failing_once)
     monkeypatch.setattr(consumers, "FLUSH_INTERVAL", 3600)
     communicator, hello = await open_socket(user)
     await send_frame(communicator, face_jpeg)
@@ -235,15 +235,15 @@ async def test_writes_failing_at_disconnect_are_retried_until_the_database_is_ba
     """A short outage while the client leaves: the detections wait in memory and are written."""
     from django.db import OperationalError
 
-    real_save, attempts = services.save_batch, []
+    real_save, attempts = services.save_batches, []
 
-    def save_batch_down_for_a_while(batch):
-        attempts.append(batch.detection_count)
+    def save_batches_down_for_a_while(batches):
+        attempts.append(sum(batch.detection_count for batch in batches))
         if len(attempts) <= 4:
             raise OperationalError("the database system is shutting down")
-        return real_save(batch)
+        return real_save(batches)
 
-    monkeypatch.setattr(services, "save_batch", save_batch_down_for_a_while)
+    monkeypatch.setattr(services, "save_batches", save_batches_down_for_a_while)
     monkeypatch.setattr(consumers, "FLUSH_INTERVAL", 3600)
     communicator, hello = await open_socket(user)
     for frame in range(3):
@@ -260,11 +260,11 @@ async def test_writes_failing_at_disconnect_are_retried_until_the_database_is_ba
 async def test_detections_that_cannot_be_written_in_time_are_counted_as_lost(user, face_jpeg, monkeypatch, settings):
     from django.db import OperationalError
 
-    def save_batch_down(batch):
+    def save_batches_down(batches):
         raise OperationalError("could not connect to server")
 
     settings.SESSION_WRITE_RETRY_SECONDS = 1
-    monkeypatch.setattr(services, "save_batch", save_batch_down)
+    monkeypatch.setattr(services, "save_batches", save_batches_down)
     communicator, hello = await open_socket(user)
     for frame in range(2):
         await send_frame(communicator, face_jpeg)

@@ -70,3 +70,20 @@ def test_late_writes_of_an_old_connection_are_numbered_after_the_new_ones(user):
     session.refresh_from_db()
     assert (session.frames_received, session.frames_processed) == (3, 3)
     assert sorted(session.detections.values_list("frame_index", flat=True)) == [0, 1, 2]
+
+
+def test_one_write_carries_the_frames_of_several_sessions(user, other_user):
+    face = {"box": [1, 2, 30, 30], "emotion": "sad", "scores": dict.fromkeys(services.EMOTIONS, 1 / 7)}
+    first, second, deleted = (services.start_session(user=owner, connection="c") for owner in (user, other_user, user))
+    recorders = [services.SessionRecorder(session) for session in (first, second, deleted, first)]
+    for count, recorder in zip((1, 2, 1, 1), recorders, strict=True):
+        for _ in range(count):
+            recorder.receive_frame()
+            recorder.add_result(5, [face, face])
+    deleted.delete()
+
+    assert services.save_batches([recorder.take_batch() for recorder in recorders]) == [2, 4, 0, 2]
+    first.refresh_from_db()
+    assert (first.frames_received, first.frames_processed) == (2, 2)
+    assert sorted(first.detections.values_list("frame_index", "face_index")) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert second.detections.count() == 4
