@@ -11,11 +11,13 @@ process cannot open, so for this test the test's connection is pointed at a migr
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,7 +34,8 @@ JOB_TIMEOUT = 300  # seconds; the machine may be busy training something else
 
 
 @pytest.fixture
-def worker(settings, shared_database, tiny_npz, tmp_path) -> Iterator[dict]:
+def worker_env(settings, shared_database, tiny_npz, tmp_path) -> dict[str, str]:
+    """The environment of worker processes that share the test's database, queue and folders."""
     if os.environ.get("REDIS_URL"):
         require_redis()
     else:  # kombu's filesystem transport and Celery's file result backend need their folders
@@ -43,18 +46,24 @@ def worker(settings, shared_database, tiny_npz, tmp_path) -> Iterator[dict]:
     settings.TRAINING_DATA_ROOTS = [tiny_npz.parent]
     settings.TRAINING_ARTIFACTS_DIR = tmp_path / "artifacts"
     (tiny_npz.parent / "broken.npz").write_bytes(b"this is not a zip archive")
-    env = {
+    return {
         **os.environ,
         "DATABASE_URL": shared_database,
+        "TRAINING_QUEUE": queue,
         "TRAINING_DATA_ROOTS": str(tiny_npz.parent),
         "TRAINING_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
         "CUDA_VISIBLE_DEVICES": "",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "OMP_NUM_THREADS": "1",
     }
-    log = tmp_path / "worker.log"
+
+
+@contextmanager
+def running_worker(env: dict[str, str], node: str, log: Path) -> Iterator[dict]:
+    """A real Celery worker process on the test's queue, named `node`, stopped at the end."""
     command = [sys.executable, "-m", "celery", "-A", "fer_site", "worker", "--pool=solo", "--concurrency=1",
-               "-Q", queue, "-n", f"{queue}@%h", "--without-gossip", "--without-mingle", "--loglevel=INFO"]
+               "-Q", env["TRAINING_QUEUE"], "-n", f"{node}@%h", "--without-gossip", "--without-mingle",
+               "--loglevel=INFO"]
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=django_settings.BASE_DIR, env=env, stdout=output,
                                    stderr=subprocess.STDOUT)
@@ -67,6 +76,12 @@ def worker(settings, shared_database, tiny_npz, tmp_path) -> Iterator[dict]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def worker(worker_env, tmp_path) -> Iterator[dict]:
+    with running_worker(worker_env, worker_env["TRAINING_QUEUE"], tmp_path / "worker.log") as process:
+        yield process
 
 
 def wait_for(job: TrainingJob, worker: dict) -> TrainingJob:
@@ -116,3 +131,33 @@ def active_or_new_version(tmp_path_factory) -> ModelVersion:
     from tests.factories import ModelVersionFactory
 
     return ModelVersionFactory(artifact_dir=str(shared_tiny_model_dir(tmp_path_factory)), is_active=True)
+
+
+def test_a_job_whose_worker_is_killed_is_taken_over_by_a_worker_with_another_name(worker_env, tiny_npz, tmp_path,
+                                                                                  settings):
+    """A container replaced mid-job: the new worker has another node name, so nothing redelivers
+    to it; the heartbeat expires, the periodic recovery queues the job again, the new worker
+    resumes it from its checkpoint and finishes it."""
+    settings.TRAINING_HEARTBEAT_TIMEOUT = 6
+    env = {**worker_env, "TRAINING_HEARTBEAT_SECONDS": "1", "TRAINING_HEARTBEAT_TIMEOUT": "6"}
+    job = services.create_retrain_job(architecture="tiny", epochs=40, dataset=tiny_npz,
+                                      options={"batch_size": 16, "jit_compile": False})
+    with running_worker(env, "old-container", tmp_path / "old.log") as old:
+        deadline = time.monotonic() + JOB_TIMEOUT
+        while (job.current_epoch or 0) < 2:
+            assert time.monotonic() < deadline and old["process"].poll() is None, old["log"].read_text()[-3000:]
+            time.sleep(0.2)
+            job.refresh_from_db()
+        os.kill(old["process"].pid, signal.SIGKILL)
+        old["process"].wait()
+    killed_at_epoch = TrainingJob.objects.get(pk=job.pk).current_epoch
+    assert TrainingJob.objects.get(pk=job.pk).state == "RUNNING"
+
+    with running_worker(env, "new-container", tmp_path / "new.log") as new:
+        time.sleep(settings.TRAINING_HEARTBEAT_TIMEOUT + 1)
+        assert [lost.pk for lost in services.recover_lost_jobs()] == [job.pk]  # what beat runs every minute
+        job = wait_for(job, new)
+    assert job.state == "SUCCEEDED", job.error
+    assert job.attempts == 2 and job.worker.startswith("new-container@")
+    assert "worker old-container@" in job.log_tail and "resuming from the last checkpoint" in job.log_tail
+    assert job.current_epoch > killed_at_epoch  # it went on (early stopping may end it before epoch 40)
