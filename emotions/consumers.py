@@ -12,8 +12,10 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from emotions import services
+from emotions.live_protocol import BadMessageCounter, ProtocolError, parse_control
 from emotions.recognition import InvalidImageError, StreamTracker
 
 logger = logging.getLogger(__name__)
@@ -25,6 +27,7 @@ FLUSH_INTERVAL = 1.0  # seconds between writes of buffered detections
 CLOSE_TIMEOUT = 10.0  # seconds to let frames in flight finish at disconnect or stop
 RECOGNITION_GROUP = "recognition"
 MODEL_UNAVAILABLE = 4503  # close code: the server cannot classify (no model)
+TOO_MANY_BAD_MESSAGES = 4400  # close code: more than LIVE_MAX_BAD_MESSAGES refused messages in a row
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
@@ -35,6 +38,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
     Server → client (JSON): `session` (a session started), `result` (faces of frame N),
     `dropped` (frame N was not processed: too many in flight), `error`, `stopped`, `model`.
     A session starts with the connection and ends at disconnect or `stop`.
+    No message ends the connection with an error: each refused one is answered `error`; a client
+    that sends nothing but refused messages is closed with `TOO_MANY_BAD_MESSAGES`.
     """
 
     user: Any = None
@@ -52,6 +57,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.frame_lock = asyncio.Lock()  # a stream handles its frames one after the other
         self.flush_lock = asyncio.Lock()
         self.flusher: asyncio.Task | None = None
+        self.bad_messages = BadMessageCounter(settings.LIVE_MAX_BAD_MESSAGES)
         await self.accept()
         try:
             # Loading the model may read the model registry: a database call, closed after it.
@@ -76,17 +82,28 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.stream is None:  # refused at connect; the close is on its way
             return
-        if bytes_data is not None:
-            await self.receive_frame(bytes_data)
-        else:
-            await self.receive_control(text_data or "")
+        try:
+            if bytes_data is not None:
+                await self.receive_frame(bytes_data)
+            else:
+                await self.receive_control(text_data or "")
+        except Exception:  # whatever a message does, the session goes on (no close with 1011)
+            logger.exception("a message of user %s on a live socket failed", self.user.pk)
+            await self.refuse({"type": "error", "error": "the server could not handle this message"})
+
+    async def refuse(self, reply: dict[str, Any]) -> None:
+        """Answer a refused message; close the socket once the client sends nothing else."""
+        await self.send_json(reply)
+        if self.bad_messages.refused():
+            logger.warning("closing the live socket of user %s: too many refused messages", self.user.pk)
+            await self.close(code=TOO_MANY_BAD_MESSAGES)
 
     # --- frames ------------------------------------------------------------------------------
 
     async def receive_frame(self, data: bytes) -> None:
         recorder = self.recorder
         if recorder is None:
-            await self.send_json({"type": "error", "error": 'no session is running: send {"type": "start"} first'})
+            await self.refuse({"type": "error", "error": 'no session is running: send {"type": "start"} first'})
             return
         frame_index, offset_ms = recorder.receive_frame()
         if self.in_flight >= MAX_IN_FLIGHT:
@@ -116,28 +133,31 @@ class LiveConsumer(AsyncWebsocketConsumer):
             reply = {"type": "result", "frame": frame_index, "faces": faces, "ms": round(ms, 1)}
         finally:
             self.in_flight -= 1
-        await self.send_json(reply)
+        if reply["type"] == "error":
+            await self.refuse(reply)
+        else:
+            self.bad_messages.accepted()
+            await self.send_json(reply)
 
     # --- control messages ------------------------------------------------------------------
 
     async def receive_control(self, text: str) -> None:
         try:
-            message = json.loads(text)
-        except ValueError:
-            await self.send_json({"type": "error", "error": "invalid JSON in a text message"})
+            message = parse_control(text)
+        except ProtocolError as error:
+            await self.refuse({"type": "error", "error": str(error)})
             return
-        kind = message.get("type") if isinstance(message, dict) else None
-        if not isinstance(kind, str):
-            await self.send_json({"type": "error", "error": 'a control message is a JSON object with a "type"'})
-        elif kind == "start":
+        kind = message["type"]
+        if kind == "start":
+            self.bad_messages.accepted()
             await self.start_session(message)
+        elif kind == "stop" and self.recorder is not None:
+            self.bad_messages.accepted()
+            await self.end_session(notify=True)
         elif kind == "stop":
-            if self.recorder is None:
-                await self.send_json({"type": "error", "error": "no session is running"})
-            else:
-                await self.end_session(notify=True)
+            await self.refuse({"type": "error", "error": "no session is running"})
         else:
-            await self.send_json({"type": "error", "error": f"unknown message type {kind[:40]!r}"})
+            await self.refuse({"type": "error", "error": f"unknown message type {kind[:40]!r}"})
 
     async def start_session(self, message: dict[str, Any]) -> None:
         """Start a session (or, if one is running, add the client info of `message` to it)."""

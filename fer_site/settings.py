@@ -226,3 +226,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- Hostile clients (issue 14): limits on what a client may make the server do ---------------
+# The largest live frame in pixels, checked in the image header before decoding (a webcam frame
+# is far smaller: the live page sends at most 640x480); the predict API has its own, larger limit.
+MAX_FRAME_PIXELS = env_int("MAX_FRAME_PIXELS", 1920 * 1080)
+PREDICT_MAX_PIXELS = env_int("PREDICT_MAX_PIXELS", 4096 * 4096)
+# Refused messages in a row after which a live socket is closed (code 4400).
+LIVE_MAX_BAD_MESSAGES = env_int("LIVE_MAX_BAD_MESSAGES", 20)
