@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from training import selectors, services
 from training.models import ModelVersion, TrainingJob
+from training.permissions import ACTIVATE_MODEL_VERSION, CANCEL_JOBS, QUEUE_JOBS, VIEW_JOBS
 
 REFRESH_SECONDS = 3
 
@@ -125,14 +126,20 @@ class ModelVersionAdmin(admin.ModelAdmin):
                  "version": version} if version is not None else {}
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
-    @admin.action(description="Activate the selected version (select one)")
+    def has_activate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(ACTIVATE_MODEL_VERSION)
+
+    def has_queue_job_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(QUEUE_JOBS)
+
+    @admin.action(description="Activate the selected version (select one)", permissions=["activate"])
     def activate_selected(self, request: HttpRequest, queryset) -> None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
             return
         self._activate(request, queryset.get())
 
-    @admin.action(description="Evaluate the selected version on a data set (select one)")
+    @admin.action(description="Evaluate the selected version on a data set (select one)", permissions=["queue_job"])
     def evaluate_selected(self, request: HttpRequest, queryset) -> HttpResponseRedirect | None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one version to evaluate.", messages.ERROR)
@@ -149,7 +156,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @method_decorator(require_POST)
     def activate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        _require_perm(request, "training.change_modelversion")
+        _require_perm(request, ACTIVATE_MODEL_VERSION)
         self._activate(request, get_object_or_404(ModelVersion, pk=pk))
         return HttpResponseRedirect(reverse("admin:training_modelversion_change", args=[pk]))
 
@@ -159,7 +166,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return render(request, "admin/training/job_form.html", context)
 
     def retrain_view(self, request: HttpRequest) -> HttpResponse:
-        _require_perm(request, "training.add_trainingjob")
+        _require_perm(request, QUEUE_JOBS)
         form = RetrainForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -180,7 +187,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return self._form_page(request, form, "Retrain: train a new model version")
 
     def evaluate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        _require_perm(request, "training.add_trainingjob")
+        _require_perm(request, QUEUE_JOBS)
         version = get_object_or_404(ModelVersion, pk=pk)
         form = EvaluateForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -245,7 +252,10 @@ class TrainingJobAdmin(admin.ModelAdmin):
             }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
-    @admin.action(description="Cancel the selected queued or running jobs")
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(CANCEL_JOBS)
+
+    @admin.action(description="Cancel the selected queued or running jobs", permissions=["cancel"])
     def cancel_selected(self, request: HttpRequest, queryset) -> None:
         for job in queryset:
             self._cancel(request, job)
@@ -261,12 +271,13 @@ class TrainingJobAdmin(admin.ModelAdmin):
 
     @method_decorator(require_POST)
     def cancel_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        _require_perm(request, "training.change_trainingjob")
+        _require_perm(request, CANCEL_JOBS)
         self._cancel(request, get_object_or_404(TrainingJob, pk=pk))
         return HttpResponseRedirect(reverse("admin:training_trainingjob_change", args=[pk]))
 
     def image_view(self, request: HttpRequest, pk: int, name: str) -> FileResponse:
-        """A plot the job wrote (confusion matrix, curves); admin_view already limits this to staff."""
+        """A plot the job wrote (confusion matrix, curves), for those who may see the job."""
+        _require_perm(request, VIEW_JOBS)
         image = selectors.job_image_path(get_object_or_404(TrainingJob, pk=pk), name)
         if image is None:
             raise Http404("no such plot")
