@@ -13,23 +13,9 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from fer_site.env import check_production, env_bool, env_int, env_list
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 DEBUG = env_bool("DEBUG", True)
@@ -234,3 +220,5 @@ MAX_FRAME_PIXELS = env_int("MAX_FRAME_PIXELS", 1920 * 1080)
 PREDICT_MAX_PIXELS = env_int("PREDICT_MAX_PIXELS", 4096 * 4096)
 # Refused messages in a row after which a live socket is closed (code 4400).
 LIVE_MAX_BAD_MESSAGES = env_int("LIVE_MAX_BAD_MESSAGES", 20)
+# DEBUG off: no development or short SECRET_KEY, no ALLOWED_HOSTS=* (start-up stops, naming the variable).
+check_production(debug=DEBUG, secret_key=SECRET_KEY, allowed_hosts=ALLOWED_HOSTS)
