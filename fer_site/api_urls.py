@@ -2,10 +2,11 @@
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import ObtainAuthToken
+
+from fer_site.api_auth import TokenView
 
 urlpatterns = [
-    path("auth/token/", ObtainAuthToken.as_view(), name="api-token"),
+    path("auth/token/", TokenView.as_view(), name="api-token"),
     path("", include("emotions.api.urls")),
     path("", include("training.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -64,7 +64,8 @@ class TrainingJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
     queryset = selectors.training_job_list()
 
     @extend_schema(summary=f"Queue a retrain or evaluate job (staff with {QUEUE_JOBS})",
-                   request=TrainingJobCreateSerializer, responses={201: TrainingJobSerializer})
+                   request=TrainingJobCreateSerializer,
+                   responses={201: TrainingJobSerializer, 400: OpenApiResponse(description="invalid options")})
     def create(self, request: Request, *args, **kwargs) -> Response:
         form = TrainingJobCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
