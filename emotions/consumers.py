@@ -10,11 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from emotions import services
+from emotions import services, socket_slots
 from emotions.live_protocol import BadMessageCounter, ProtocolError, parse_control
 from emotions.recognition import InvalidImageError, StreamTracker
 
@@ -28,6 +29,7 @@ CLOSE_TIMEOUT = 10.0  # seconds to let frames in flight finish at disconnect or 
 RECOGNITION_GROUP = "recognition"
 MODEL_UNAVAILABLE = 4503  # close code: the server cannot classify (no model)
 TOO_MANY_BAD_MESSAGES = 4400  # close code: more than LIVE_MAX_BAD_MESSAGES refused messages in a row
+TOO_MANY_SOCKETS = 4429  # close code: the user already has MAX_LIVE_SOCKETS_PER_USER live sockets open
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
@@ -45,6 +47,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     user: Any = None
     stream: StreamTracker | None = None  # set once the connection is accepted and the model loaded
     recorder: services.SessionRecorder | None = None  # the running session, if any
+    socket_slot: int | None = None  # the user's live-socket slot this connection holds
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -59,6 +62,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.flusher: asyncio.Task | None = None
         self.bad_messages = BadMessageCounter(settings.LIVE_MAX_BAD_MESSAGES)
         await self.accept()
+        if not await self.take_socket_slot():
+            return
         try:
             # Loading the model may read the model registry: a database call, closed after it.
             self.stream = await database_sync_to_async(services.open_stream, thread_sensitive=False)()
@@ -72,6 +77,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.flusher = asyncio.create_task(self.flush_periodically())
 
     async def disconnect(self, code: int) -> None:
+        await self.release_socket_slot()
         if self.stream is None:  # refused, or closed before the model was ready: nothing to end
             return
         if self.flusher is not None:
@@ -97,6 +103,25 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.bad_messages.refused():
             logger.warning("closing the live socket of user %s: too many refused messages", self.user.pk)
             await self.close(code=TOO_MANY_BAD_MESSAGES)
+
+    async def take_socket_slot(self) -> bool:
+        """Hold one of the user's live-socket slots, or refuse the socket (an error, then TOO_MANY_SOCKETS)."""
+        acquire = sync_to_async(socket_slots.acquire, thread_sensitive=False)
+        self.socket_slot = await acquire(self.user.pk, self.channel_name)
+        if self.socket_slot is None:
+            await self.send_json({"type": "error", "error": f"too many live sessions open: at most "
+                                  f"{socket_slots.limit()} at once; close another tab first"})
+            await self.close(code=TOO_MANY_SOCKETS)
+            return False
+        self.slot_keeper = asyncio.create_task(socket_slots.keep(self.user.pk, self.socket_slot, self.channel_name))
+        return True
+
+    async def release_socket_slot(self) -> None:
+        if self.socket_slot is not None:
+            self.slot_keeper.cancel()
+            release = sync_to_async(socket_slots.release, thread_sensitive=False)
+            await release(self.user.pk, self.socket_slot, self.channel_name)
+            self.socket_slot = None
 
     # --- frames ------------------------------------------------------------------------------
 

@@ -59,3 +59,18 @@ def check_production(*, debug: bool, secret_key: str, allowed_hosts: Sequence[st
         )
     if any(host.strip() == "*" for host in allowed_hosts):
         raise ImproperlyConfigured("ALLOWED_HOSTS must name the site's hosts, not '*', when DEBUG is off")
+
+
+RATE_PERIODS = ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")
+NO_LIMIT = frozenset({"off", "none"})
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A DRF rate such as "30/minute" ("off" or "none": no limit), or start-up stops naming the variable."""
+    value = os.environ.get(name, default).strip()
+    if value.lower() in NO_LIMIT:
+        return None
+    count, _, period = value.partition("/")
+    if not (count.isdigit() and period in RATE_PERIODS):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate: use e.g. 30/minute (per s, m, h or d), or off")
+    return value

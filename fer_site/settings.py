@@ -8,12 +8,13 @@ Set them and the same code runs on PostgreSQL and Redis.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from fer_site.env import check_production, env_bool, env_int, env_list
+from fer_site.env import check_production, env_bool, env_int, env_list, env_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -222,5 +223,27 @@ MAX_FRAME_PIXELS = env_int("MAX_FRAME_PIXELS", 1920 * 1080)
 PREDICT_MAX_PIXELS = env_int("PREDICT_MAX_PIXELS", 4096 * 4096)
 # Refused messages in a row after which a live socket is closed (code 4400).
 LIVE_MAX_BAD_MESSAGES = env_int("LIVE_MAX_BAD_MESSAGES", 20)
+# Rate limits. API: DRF throttles (fer_site.throttles), "N/second|minute|hour|day" or "off", counted in
+# the default cache (Redis when configured); exceeded: 429 with Retry-After.
+API_THROTTLE_RATES = {
+    "anon": env_rate("API_RATE_ANON", "60/minute"),  # per client address, requests without a user
+    "user": env_rate("API_RATE_USER", "600/minute"),  # per user, all endpoints
+    "predict": env_rate("API_RATE_PREDICT", "30/minute"),  # per user, POST /api/predict/
+}
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["fer_site.throttles.AnonThrottle", "fer_site.throttles.UserThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = API_THROTTLE_RATES
+# Log-in lock-out (django-axes, on the log-in page, the admin's and POST /api/auth/token/): after
+# LOGIN_FAILURE_LIMIT failures for one username from one address, 429 with Retry-After for
+# LOGIN_LOCKOUT_SECONDS, the right password included. Failures are kept in the database (shared).
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "fer_site.lockout.lockout_response"
+# Live sockets one user may have open at once, across processes (slots in the cache): 4429 beyond.
+MAX_LIVE_SOCKETS_PER_USER = env_int("MAX_LIVE_SOCKETS_PER_USER", 4)
 # DEBUG off: no development or short SECRET_KEY, no ALLOWED_HOSTS=* (start-up stops, naming the variable).
 check_production(debug=DEBUG, secret_key=SECRET_KEY, allowed_hosts=ALLOWED_HOSTS)

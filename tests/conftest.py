@@ -2,6 +2,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rest_framework.test import APIClient
 
 from tests.emotions.recognition.support import shared_tiny_model_dir
 from tests.factories import PASSWORD, StaffFactory, UserFactory
@@ -60,4 +61,36 @@ def user_client(client, user):
 @pytest.fixture
 def staff_client(client, staff):
     client.force_login(staff)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counts and live-socket slots live in the cache (Redis in CI): each test starts clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+# --- REST API clients ---
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def alice_api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def staff_api(staff) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(staff)
     return client

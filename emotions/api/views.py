@@ -29,6 +29,7 @@ from emotions.api.serializers import (
 )
 from emotions.models import CaptureSession, Detection
 from emotions.recognition import InvalidImageError
+from fer_site.throttles import PredictThrottle, UserThrottle
 
 
 @extend_schema_view(
@@ -140,6 +141,7 @@ def _megabytes(size: int) -> str:
 
 class PredictView(APIView):
     parser_classes = [MultiPartParser, JpegParser, PngParser]
+    throttle_classes = [UserThrottle, PredictThrottle]
 
     @extend_schema(
         summary="Faces and emotions in one image",

@@ -133,3 +133,8 @@ def test_production_refuses_a_weak_secret_key(secret_key):
 def test_production_refuses_any_host(hosts):
     assert_refused(start(DEBUG="false", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS=hosts), "ALLOWED_HOSTS")
     assert start(DEBUG="false", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="example.com").returncode == 0
+
+
+@pytest.mark.parametrize("value", ["fast", "10", "10/fortnight", "/minute", "-1/minute"])
+def test_a_rate_that_is_not_one_stops_start_up_naming_the_variable(value):
+    assert_refused(start(API_RATE_PREDICT=value), "API_RATE_PREDICT=")
