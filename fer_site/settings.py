@@ -245,5 +245,28 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "fer_site.lockout.lockout_response"
 # Live sockets one user may have open at once, across processes (slots in the cache): 4429 beyond.
 MAX_LIVE_SOCKETS_PER_USER = env_int("MAX_LIVE_SOCKETS_PER_USER", 4)
+# Content-Security-Policy (django-csp; Django 5.2 has none): scripts, styles and connections from this
+# site only, so no inline script or style runs. Permissions-Policy: the camera for this site, nothing else.
+INSTALLED_APPS.append("csp")
+_after_security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1
+MIDDLEWARE[_after_security:_after_security] = ["csp.middleware.CSPMiddleware",
+                                               "fer_site.middleware.PermissionsPolicyMiddleware"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],  # Swagger UI's icons are data: URLs
+        "connect-src": ["'self'"],  # the live WebSocket is same-origin
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+PERMISSIONS_POLICY = {
+    "camera": "(self)", "microphone": "()", "geolocation": "()", "payment": "()", "usb": "()",
+    "display-capture": "()", "interest-cohort": "()",
+}
 # DEBUG off: no development or short SECRET_KEY, no ALLOWED_HOSTS=* (start-up stops, naming the variable).
 check_production(debug=DEBUG, secret_key=SECRET_KEY, allowed_hosts=ALLOWED_HOSTS)

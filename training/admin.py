@@ -22,13 +22,15 @@ REFRESH_SECONDS = 3
 
 
 def confusion_rows(metrics: dict) -> list[dict[str, Any]]:
-    """The confusion matrix as table rows: each cell's count and its share of the row (for shading)."""
+    """The confusion matrix as table rows: each cell's count, its share of the row, and that share in
+    tenths (the shade class of the cell: the CSP allows no inline styles)."""
     labels, matrix = metrics.get("labels") or [], metrics.get("confusion_matrix") or []
     rows = []
     for label, counts in zip(labels, matrix, strict=False):
         total = sum(counts) or 1
         rows.append({"label": label, "total": sum(counts),
-                     "cells": [{"count": count, "share": round(100 * count / total)} for count in counts]})
+                     "cells": [{"count": count, "share": round(100 * count / total), "shade": round(10 * count / total)}
+                               for count in counts]})
     return rows
 
 
