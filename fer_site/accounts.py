@@ -1,5 +1,6 @@
 """Sign-up and the account page; log in/out and password change are Django's own views."""
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -13,8 +14,17 @@ from django.views.generic import CreateView
 from rest_framework.authtoken.models import Token
 
 
+class SignUpForm(UserCreationForm):
+    """A username, a password and, optionally, an e-mail address (where password resets go)."""
+
+    email = forms.EmailField(required=False, help_text="Optional: where to send a link if you forget your password.")
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username", "email")
+
+
 class SignUpView(CreateView):
-    form_class = UserCreationForm
+    form_class = SignUpForm
     template_name = "registration/signup.html"
     success_url = reverse_lazy("live")
 

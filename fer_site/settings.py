@@ -15,6 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from fer_site.env import check_production, env_bool, env_int, env_list, env_rate
+from fer_site.mail import email_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -207,7 +208,6 @@ PREDICT_MAX_BYTES = env_int("PREDICT_MAX_BYTES", 8 * 1024 * 1024)  # one image s
 DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = MAX_FRAME_BYTES * 2
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
 LOGGING = {
     "version": 1,
@@ -268,5 +268,10 @@ PERMISSIONS_POLICY = {
     "camera": "(self)", "microphone": "()", "geolocation": "()", "payment": "()", "usb": "()",
     "display-capture": "()", "interest-cohort": "()",
 }
+# Mail (password resets) from EMAIL_URL (see fer_site.mail): SMTP; without it the console with DEBUG on,
+# and with DEBUG off a backend that sends nothing and logs no body (no reset link in a log).
+globals().update(email_settings(os.environ.get("EMAIL_URL", "").strip(), debug=DEBUG))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Moodlens <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # DEBUG off: no development or short SECRET_KEY, no ALLOWED_HOSTS=* (start-up stops, naming the variable).
 check_production(debug=DEBUG, secret_key=SECRET_KEY, allowed_hosts=ALLOWED_HOSTS)
