@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from emotions.api.serializers import ErrorSerializer
-from fer_site.lockout import lockout_detail, retry_after_seconds
+from fer_site.lockout import retry_after_seconds
 from fer_site.throttles import AnonThrottle
 
 
@@ -22,7 +22,6 @@ class TokenView(ObtainAuthToken):
         auth=[],
         request=AuthTokenSerializer,
         responses={200: OpenApiResponse(description='{"token": "..."}'),
-                   400: OpenApiResponse(ErrorSerializer, description="wrong or missing credentials"),
                    429: OpenApiResponse(ErrorSerializer, description="too many failed log-ins or requests; "
                                                                      "see Retry-After")},
     )
@@ -33,5 +32,5 @@ class TokenView(ObtainAuthToken):
             # django-axes refused to check the password (locked out) and flagged the request.
             if getattr(request, "axes_locked_out", False):
                 seconds = retry_after_seconds()
-                raise Throttled(wait=seconds, detail=lockout_detail(seconds)) from error
+                raise Throttled(wait=seconds, detail="Too many failed log-ins.") from error
             raise
