@@ -232,6 +232,9 @@ API_THROTTLE_RATES = {
 }
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["fer_site.throttles.AnonThrottle", "fer_site.throttles.UserThrottle"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = API_THROTTLE_RATES
+# Whose address an anonymous client has: X-Forwarded-For only from the one TLS proxy we trust
+# (else any client could name a new address per request and escape the limit).
+REST_FRAMEWORK["NUM_PROXIES"] = 1 if SECURE_PROXY_SSL_HEADER else 0
 # Log-in lock-out (django-axes, on the log-in page, the admin's and POST /api/auth/token/): after
 # LOGIN_FAILURE_LIMIT failures for one username from one address, 429 with Retry-After for
 # LOGIN_LOCKOUT_SECONDS, the right password included. Failures are kept in the database (shared).

@@ -83,3 +83,6 @@ def test_anonymous_requests_are_throttled_per_address(settings):
     for _ in range(2):
         assert client.post(reverse("api-token"), {"username": "x", "password": "y"}).status_code == 400
     assert client.post(reverse("api-token"), {"username": "x", "password": "y"}).status_code == 429
+    # A forged X-Forwarded-For names another address: not believed without a trusted proxy.
+    response = client.post(reverse("api-token"), {"username": "x", "password": "y"}, HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert response.status_code == 429
