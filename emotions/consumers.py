@@ -242,7 +242,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         try:
             activate = partial(services.activate_model, model_dir=event["model_dir"])
             await asyncio.get_running_loop().run_in_executor(EXECUTOR, activate)
-        except (KeyError, OSError, ValueError):
+        except Exception:  # a bad event or model must not end the socket: keep the model in use
             logger.exception("could not switch to the model of %r", event)
             return
         label = event.get("label") or await database_sync_to_async(services.current_model_label)()

@@ -15,6 +15,12 @@
   const FRAME_TIMEOUT_MS = 5000; // a frame unanswered this long no longer counts as in flight
   const STOP_TIMEOUT_MS = 10000;
   const MODEL_UNAVAILABLE = 4503; // close code sent by the server
+  // Close codes after which reconnecting would only be refused again (emotions/consumers.py).
+  const FINAL_CLOSES = {
+    [MODEL_UNAVAILABLE]: "The server has no recognition model loaded, so it cannot recognise faces. Ask an administrator.",
+    4429: "You have too many live sessions open (other tabs or devices). Close one, then press Start again.",
+    4400: "The server closed the connection after too many messages it could not use. Reload the page.",
+  };
 
   const $ = (id) => document.getElementById(id);
   const el = {
@@ -146,8 +152,8 @@
       return;
     }
     if (!state.running) return;
-    if (event.code === MODEL_UNAVAILABLE) {
-      setStatus("error", "The server has no recognition model loaded, so it cannot recognise faces. Ask an administrator.");
+    if (event.code in FINAL_CLOSES) {
+      setStatus("error", FINAL_CLOSES[event.code]);
       state.running = false;
       stopCamera();
       el.start.disabled = false;
