@@ -1,3 +1,4 @@
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -65,13 +66,11 @@ def staff_client(client, staff):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Rate-limit counts and live-socket slots live in the cache (Redis in CI): each test starts clean."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
+def _fresh_cache(settings):
+    """Rate-limit counts and live-socket slots live in the cache (Redis in CI): each test gets its own
+    key prefix there, so it starts clean without flushing a Redis database others may share."""
+    settings.CACHES = {name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+                       for name, config in settings.CACHES.items()}
 
 
 # --- REST API clients ---
