@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.db import transaction
@@ -34,9 +34,31 @@ class SignUpView(CreateView):
         return response
 
 
+class EmailForm(forms.ModelForm):
+    """The account's e-mail address (optional: empty removes it), where password resets go."""
+
+    class Meta:
+        model = get_user_model()
+        fields = ("email",)
+        help_texts = {"email": "Where to send a link if you forget your password; leave empty for none."}
+
+
 @login_required
 def account_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "registration/account.html")
+    return render(request, "registration/account.html", {"email_form": EmailForm(instance=request.user)})
+
+
+@login_required
+@require_POST
+def email_view(request: HttpRequest) -> HttpResponse:
+    form = EmailForm(request.POST, instance=request.user)
+    if form.is_valid():
+        form.save()
+        messages.success(request, "Your e-mail address is saved." if form.instance.email
+                         else "Your account has no e-mail address now.")
+    else:
+        messages.error(request, "; ".join(form.errors["email"]))
+    return redirect("account")
 
 
 # --- API token -----------------------------------------------------------------------------------

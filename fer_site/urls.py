@@ -19,6 +19,7 @@ urlpatterns = [
     path(API_PREFIX, include("fer_site.api_urls")),
     path("accounts/signup/", accounts.SignUpView.as_view(), name="signup"),
     path("accounts/profile/", accounts.account_view, name="account"),
+    path("accounts/email/", accounts.email_view, name="account_email"),
     path("accounts/token/regenerate/", accounts.regenerate_token_view, name="regenerate_token"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("emotions.urls")),

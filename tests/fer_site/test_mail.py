@@ -87,3 +87,21 @@ def test_unusable_email_urls_are_refused(url):
 
 def test_start_up_refuses_console_mail_in_production():
     assert_refused(start(DEBUG="false", SECRET_KEY=STRONG_KEY, EMAIL_URL="console://"), "EMAIL_URL")
+
+
+@pytest.mark.django_db
+def test_the_account_page_sets_changes_and_removes_the_email(user_client, user):
+    user.email = ""
+    user.save()
+    assert 'name="email"' in user_client.get(reverse("account")).content.decode()
+    user_client.post(reverse("account_email"), {"email": "alice@example.org"})
+    user.refresh_from_db()
+    assert user.email == "alice@example.org"
+    response = user_client.post(reverse("account_email"), {"email": "not-an-address"}, follow=True)
+    assert "valid email" in response.content.decode()
+    user.refresh_from_db()
+    assert user.email == "alice@example.org"
+    user_client.post(reverse("account_email"), {"email": ""})
+    user.refresh_from_db()
+    assert user.email == ""
+    assert user_client.get(reverse("account_email")).status_code == 405
