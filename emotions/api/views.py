@@ -146,7 +146,8 @@ class PredictView(APIView):
     @extend_schema(
         summary="Faces and emotions in one image",
         description=(f"Send {ACCEPTED}. The image may be at most `PREDICT_MAX_BYTES` (8 MB by default; "
-                     "413 above) and 4096x4096 pixels (400 above)."),
+                     "413 above) and `PREDICT_MAX_PIXELS` pixels (4096x4096 by default; 400 above). "
+                     "Limited to `API_RATE_PREDICT` calls per user (30 a minute by default; 429 above)."),
         request={
             "multipart/form-data": PredictUploadSerializer,
             "image/jpeg": OpenApiTypes.BINARY,

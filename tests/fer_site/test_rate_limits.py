@@ -47,6 +47,15 @@ def test_the_lock_out_is_per_username_and_a_success_before_it_resets_the_count(c
     assert client.post(url, {"username": user.username, "password": password}).status_code == 302
 
 
+def test_the_admin_login_locks_out_too(client, staff, password, lockout):
+    url = reverse("admin:login")
+    for _ in range(3):
+        client.post(url, {"username": staff.username, "password": WRONG})
+    response = client.post(url, {"username": staff.username, "password": password})
+    assert response.status_code == 429 and int(response["Retry-After"]) == lockout
+    assert client.get(reverse("admin:index")).status_code == 302  # still signed out
+
+
 def test_the_token_endpoint_locks_out_with_json_429(api_client, user, password, lockout):
     url = reverse("api-token")
     for _ in range(2):
