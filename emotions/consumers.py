@@ -41,7 +41,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
     `dropped` (frame N was not processed: too many in flight), `error`, `stopped`, `model`.
     A session starts with the connection and ends at disconnect or `stop`.
     No message ends the connection with an error: each refused one is answered `error`; a client
-    that sends nothing but refused messages is closed with `TOO_MANY_BAD_MESSAGES`.
+    that sends nothing but refused messages is closed with `TOO_MANY_BAD_MESSAGES`, and a socket
+    beyond the user's `MAX_LIVE_SOCKETS_PER_USER` with `TOO_MANY_SOCKETS`.
     """
 
     user: Any = None

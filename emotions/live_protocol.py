@@ -40,9 +40,10 @@ class BadMessageCounter:
         self.in_a_row = 0
 
     def refused(self) -> bool:
-        """Count one refused message; True once the client is over the limit (close the socket)."""
+        """Count one refused message; True when this one takes the client over the limit (close the
+        socket: once, so messages already on their way do not close it again)."""
         self.in_a_row += 1
-        return self.in_a_row > self.limit
+        return self.in_a_row == self.limit + 1
 
     def accepted(self) -> None:
         self.in_a_row = 0
