@@ -14,11 +14,13 @@ from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from emotions import services
+from emotions import services, socket_slots
+from emotions.live_protocol import BadMessageCounter, ProtocolError, parse_control
 from emotions.models import EndReason
 from emotions.recognition import InvalidImageError, StreamTracker
 
@@ -33,6 +35,8 @@ RETRY_DELAY_MAX = 10.0  # seconds: longest pause between retries of a write that
 RECOGNITION_GROUP = "recognition"
 MODEL_UNAVAILABLE = 4503  # close code: the server cannot classify (no model)
 SESSION_TAKEN_OVER = 4409  # close code: another connection resumed this session, or it was ended meanwhile
+TOO_MANY_BAD_MESSAGES = 4400  # close code: more than LIVE_MAX_BAD_MESSAGES refused messages in a row
+TOO_MANY_SOCKETS = 4429  # close code: the user already has MAX_LIVE_SOCKETS_PER_USER live sockets open
 
 # Sessions being closed: their writes outlive the connection (and a server's cancel of it).
 _closing: set[asyncio.Task] = set()
@@ -49,11 +53,16 @@ class LiveConsumer(AsyncWebsocketConsumer):
     numbered per connection), `dropped` (frame N was not processed: too many in flight),
     `error`, `notice` (a degraded service, e.g. the message broker is down), `stopped`, `model`.
     Every answered face is written before its answer is sent; a failed write is retried.
+    No message ends the connection with an error: each refused one is answered `error`; a client
+    that sends nothing but refused messages is closed with `TOO_MANY_BAD_MESSAGES`, and a socket
+    beyond the user's `MAX_LIVE_SOCKETS_PER_USER` with `TOO_MANY_SOCKETS`.
     """
 
     user: Any = None
     stream: StreamTracker | None = None  # set once the connection is accepted and the model loaded
     recorder: services.SessionRecorder | None = None  # the running session, if any
+    socket_slot: int | None = None  # the user's live-socket slot this connection holds
+    slot_keeper: asyncio.Task | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -68,7 +77,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.flush_lock = asyncio.Lock()
         self.watcher: asyncio.Task | None = None
         self.in_group = False
+        self.bad_messages = BadMessageCounter(settings.LIVE_MAX_BAD_MESSAGES)
         await self.accept()
+        if not await self.take_socket_slot():
+            return
         try:
             # Loading the model may read the model registry: a database call, closed after it.
             self.stream = await database_sync_to_async(services.open_stream, thread_sensitive=False)()
@@ -82,6 +94,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.watcher = asyncio.create_task(self.watch_connection())
 
     async def disconnect(self, code: int) -> None:
+        await self.release_socket_slot()
         if self.stream is None:  # refused, or closed before the model was ready: nothing to end
             return
         if self.watcher is not None:
@@ -104,10 +117,50 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.stream is None:  # refused at connect; the close is on its way
             return
-        if bytes_data is not None:
-            await self.receive_frame(bytes_data)
-        else:
-            await self.receive_control(text_data or "")
+        try:
+            if bytes_data is not None:
+                await self.receive_frame(bytes_data)
+            else:
+                await self.receive_control(text_data or "")
+        except Exception:  # whatever a message does, the session goes on (no close with 1011)
+            logger.exception("a message of user %s on a live socket failed", self.user.pk)
+            await self.refuse({"type": "error", "error": "the server could not handle this message"})
+
+    async def refuse(self, reply: dict[str, Any]) -> None:
+        """Answer a refused message; close the socket once the client sends nothing else."""
+        await self.send_json(reply)
+        if self.bad_messages.refused():
+            logger.warning("closing the live socket of user %s: too many refused messages", self.user.pk)
+            await self.close(code=TOO_MANY_BAD_MESSAGES)
+
+    async def take_socket_slot(self) -> bool:
+        """Hold one of the user's live-socket slots, or refuse the socket (an error, then TOO_MANY_SOCKETS).
+        Without the cache (Redis down) the socket is let in: the cap is not worth an outage."""
+        acquire = sync_to_async(socket_slots.acquire, thread_sensitive=False)
+        try:
+            self.socket_slot = await acquire(self.user.pk, self.channel_name)
+        except Exception as error:
+            logger.warning("live-socket cap not checked (cache unavailable): %s", error)
+            return True
+        if self.socket_slot is None:
+            await self.send_json({"type": "error", "error": f"too many live sessions open: at most "
+                                  f"{socket_slots.limit()} at once; close another tab first"})
+            await self.close(code=TOO_MANY_SOCKETS)
+            return False
+        self.slot_keeper = asyncio.create_task(socket_slots.keep(self.user.pk, self.socket_slot, self.channel_name))
+        return True
+
+    async def release_socket_slot(self) -> None:
+        if self.socket_slot is None:
+            return
+        if self.slot_keeper is not None:
+            self.slot_keeper.cancel()
+        release = sync_to_async(socket_slots.release, thread_sensitive=False)
+        try:
+            await release(self.user.pk, self.socket_slot, self.channel_name)
+        except Exception as error:  # the slot expires by itself
+            logger.warning("could not release a live-socket slot: %s", error)
+        self.socket_slot = None
 
     def requested_resume_id(self) -> int | None:
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
@@ -119,7 +172,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def receive_frame(self, data: bytes) -> None:
         recorder = self.recorder
         if recorder is None:
-            await self.send_json({"type": "error", "error": 'no session is running: send {"type": "start"} first'})
+            await self.refuse({"type": "error", "error": 'no session is running: send {"type": "start"} first'})
             return
         frame_number, offset_ms = recorder.receive_frame()
         if self.in_flight >= MAX_IN_FLIGHT:
@@ -150,28 +203,31 @@ class LiveConsumer(AsyncWebsocketConsumer):
             reply = {"type": "result", "frame": frame_number, "faces": faces, "ms": round(ms, 1)}
         finally:
             self.in_flight -= 1
-        await self.send_json(reply)
+        if reply["type"] == "error":
+            await self.refuse(reply)
+        else:
+            self.bad_messages.accepted()
+            await self.send_json(reply)
 
     # --- control messages ------------------------------------------------------------------
 
     async def receive_control(self, text: str) -> None:
         try:
-            message = json.loads(text)
-        except ValueError:
-            await self.send_json({"type": "error", "error": "invalid JSON in a text message"})
+            message = parse_control(text)
+        except ProtocolError as error:
+            await self.refuse({"type": "error", "error": str(error)})
             return
-        kind = message.get("type") if isinstance(message, dict) else None
-        if not isinstance(kind, str):
-            await self.send_json({"type": "error", "error": 'a control message is a JSON object with a "type"'})
-        elif kind == "start":
+        kind = message["type"]
+        if kind == "start":
+            self.bad_messages.accepted()
             await self.start_session(message)
+        elif kind == "stop" and self.recorder is not None:
+            self.bad_messages.accepted()
+            await self.end_session(reason=EndReason.STOPPED, notify=True)
         elif kind == "stop":
-            if self.recorder is None:
-                await self.send_json({"type": "error", "error": "no session is running"})
-            else:
-                await self.end_session(reason=EndReason.STOPPED, notify=True)
+            await self.refuse({"type": "error", "error": "no session is running"})
         else:
-            await self.send_json({"type": "error", "error": f"unknown message type {kind[:40]!r}"})
+            await self.refuse({"type": "error", "error": f"unknown message type {kind[:40]!r}"})
 
     async def start_session(self, message: dict[str, Any], *, resume_id: int | None = None) -> None:
         """Start (or resume) a session; if one is running, add the client info of `message` to it."""
@@ -330,7 +386,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         try:
             activate = partial(services.activate_model, model_dir=event["model_dir"])
             await asyncio.get_running_loop().run_in_executor(EXECUTOR, activate)
-        except (KeyError, OSError, ValueError):
+        except Exception:  # a bad event or model must not end the socket: keep the model in use
             logger.exception("could not switch to the model of %r", event)
             return
         label = event.get("label") or await database_sync_to_async(services.current_model_label)()

@@ -7,7 +7,8 @@ Settings read (each optional, with a default):
 * `FACE_DETECTOR`: `"haar"` (default) or `"yunet"`;
 * `YUNET_MODEL_PATH`: the YuNet `.onnx` file, needed when `FACE_DETECTOR` is `"yunet"`;
 * `EMOTION_CLASSIFIER_THREADS`: LiteRT threads per invoke (default 1);
-* `MAX_FRAME_BYTES`: the largest image accepted (default 2 MB).
+* `MAX_FRAME_BYTES`: the largest image accepted (default 2 MB);
+* `MAX_FRAME_PIXELS`: the most pixels an image may have, read from its header before decoding.
 
 `switch_model` swaps the classifier of the running pipeline atomically, for example when an admin
 activates another model version: frames in flight finish with the model they started with.
@@ -25,6 +26,7 @@ from django.dispatch import receiver
 
 from emotions.recognition import (
     DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PIXELS,
     EmotionClassifier,
     FaceDetector,
     HaarFaceDetector,
@@ -37,7 +39,8 @@ logger = logging.getLogger(__name__)
 MODEL_FILE = "model.tflite"
 DETECTORS = ("haar", "yunet")
 _SETTINGS_READ = {
-    "EMOTION_MODEL_DIR", "FACE_DETECTOR", "YUNET_MODEL_PATH", "EMOTION_CLASSIFIER_THREADS", "MAX_FRAME_BYTES"
+    "EMOTION_MODEL_DIR", "FACE_DETECTOR", "YUNET_MODEL_PATH", "EMOTION_CLASSIFIER_THREADS", "MAX_FRAME_BYTES",
+    "MAX_FRAME_PIXELS",
 }
 
 _lock = threading.Lock()
@@ -68,16 +71,24 @@ def build_classifier(model_dir: str | Path) -> EmotionClassifier:
     return EmotionClassifier(Path(model_dir) / MODEL_FILE, num_threads=threads)
 
 
-def build_pipeline(model_dir: str | Path | None = None, *, max_bytes: int | None = None) -> RecognitionPipeline:
+def frame_max_pixels() -> int:
+    return int(getattr(settings, "MAX_FRAME_PIXELS", DEFAULT_MAX_PIXELS))
+
+
+def build_pipeline(
+    model_dir: str | Path | None = None, *, max_bytes: int | None = None, max_pixels: int | None = None
+) -> RecognitionPipeline:
     """A new, separate pipeline (for commands and tests); the service uses `get_pipeline()`.
 
-    `max_bytes` limits the size of an image; by default `settings.MAX_FRAME_BYTES`.
+    `max_bytes` and `max_pixels` limit an image; by default a live frame's limits,
+    `settings.MAX_FRAME_BYTES` and `settings.MAX_FRAME_PIXELS`.
     """
     detector = build_detector()
     return RecognitionPipeline(
         detector,
         build_classifier(model_dir or configured_model_dir()),
         max_bytes=max_bytes or int(getattr(settings, "MAX_FRAME_BYTES", DEFAULT_MAX_BYTES)),
+        max_pixels=max_pixels or frame_max_pixels(),
     )
 
 
@@ -142,7 +153,8 @@ def switch_model(model_dir: str | Path) -> None:
     with _lock:
         if _pipeline is None:
             _pipeline = RecognitionPipeline(
-                build_detector(), classifier, max_bytes=int(getattr(settings, "MAX_FRAME_BYTES", DEFAULT_MAX_BYTES))
+                build_detector(), classifier, max_bytes=int(getattr(settings, "MAX_FRAME_BYTES", DEFAULT_MAX_BYTES)),
+                max_pixels=frame_max_pixels(),
             )
         else:
             _pipeline.swap_classifier(classifier)

@@ -1,7 +1,8 @@
 """Sign-up and the account page; log in/out and password change are Django's own views."""
 
+from django import forms
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.db import transaction
@@ -13,20 +14,51 @@ from django.views.generic import CreateView
 from rest_framework.authtoken.models import Token
 
 
+class SignUpForm(UserCreationForm):
+    """A username, a password and, optionally, an e-mail address (where password resets go)."""
+
+    email = forms.EmailField(required=False, help_text="Optional: where to send a link if you forget your password.")
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username", "email")
+
+
 class SignUpView(CreateView):
-    form_class = UserCreationForm
+    form_class = SignUpForm
     template_name = "registration/signup.html"
     success_url = reverse_lazy("live")
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        login(self.request, self.object)
+        login(self.request, self.object, backend="django.contrib.auth.backends.ModelBackend")
         return response
+
+
+class EmailForm(forms.ModelForm):
+    """The account's e-mail address (optional: empty removes it), where password resets go."""
+
+    class Meta:
+        model = get_user_model()
+        fields = ("email",)
+        help_texts = {"email": "Where to send a link if you forget your password; leave empty for none."}
 
 
 @login_required
 def account_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "registration/account.html")
+    return render(request, "registration/account.html", {"email_form": EmailForm(instance=request.user)})
+
+
+@login_required
+@require_POST
+def email_view(request: HttpRequest) -> HttpResponse:
+    form = EmailForm(request.POST, instance=request.user)
+    if form.is_valid():
+        form.save()
+        messages.success(request, "Your e-mail address is saved." if form.instance.email
+                         else "Your account has no e-mail address now.")
+    else:
+        messages.error(request, "; ".join(form.errors["email"]))
+    return redirect("account")
 
 
 # --- API token -----------------------------------------------------------------------------------

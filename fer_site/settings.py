@@ -8,29 +8,17 @@ Set them and the same code runs on PostgreSQL and Redis.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from channels_redis.core import RedisChannelLayer
 from django.core.exceptions import ImproperlyConfigured
 
+from fer_site.env import check_production, env_bool, env_int, env_list, env_rate
+from fer_site.mail import email_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 DEBUG = env_bool("DEBUG", True)
@@ -222,6 +210,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"EmotionEnum": "emotions.models.EMOTION_CHOICES"},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "fer_site.openapi.document_error_responses"],  # 401/403/404/429 everywhere
 }
 
 # --- Recognition and training ------------------------------------------------------------------
@@ -272,7 +262,6 @@ WEBSOCKET_MAX_MESSAGE_BYTES = MAX_FRAME_BYTES * 2
 DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = WEBSOCKET_MAX_MESSAGE_BYTES
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
 LOGGING = {
     "version": 1,
@@ -280,3 +269,66 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- Hostile clients (issue 14): limits on what a client may make the server do ---------------
+# The largest live frame in pixels, checked in the image header before decoding (a webcam frame
+# is far smaller: the live page sends at most 640x480); the predict API has its own, larger limit.
+MAX_FRAME_PIXELS = env_int("MAX_FRAME_PIXELS", 1920 * 1080)
+PREDICT_MAX_PIXELS = env_int("PREDICT_MAX_PIXELS", 4096 * 4096)
+# Refused messages in a row after which a live socket is closed (code 4400).
+LIVE_MAX_BAD_MESSAGES = env_int("LIVE_MAX_BAD_MESSAGES", 20)
+# Rate limits. API: DRF throttles (fer_site.throttles), "N/second|minute|hour|day" or "off", counted in
+# the default cache (Redis when configured); exceeded: 429 with Retry-After.
+API_THROTTLE_RATES = {
+    "anon": env_rate("API_RATE_ANON", "60/minute"),  # per client address, requests without a user
+    "user": env_rate("API_RATE_USER", "600/minute"),  # per user, all endpoints
+    "predict": env_rate("API_RATE_PREDICT", "30/minute"),  # per user, POST /api/predict/
+}
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["fer_site.throttles.AnonThrottle", "fer_site.throttles.UserThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = API_THROTTLE_RATES
+# Whose address an anonymous client has: X-Forwarded-For only from the one TLS proxy we trust
+# (else any client could name a new address per request and escape the limit).
+REST_FRAMEWORK["NUM_PROXIES"] = 1 if SECURE_PROXY_SSL_HEADER else 0
+# Log-in lock-out (django-axes, on the log-in page, the admin's and POST /api/auth/token/): after
+# LOGIN_FAILURE_LIMIT failures for one username from one address, 429 with Retry-After for
+# LOGIN_LOCKOUT_SECONDS, the right password included. Failures are kept in the database (shared).
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "fer_site.lockout.lockout_response"
+# Live sockets one user may have open at once, across processes (slots in the cache): 4429 beyond.
+MAX_LIVE_SOCKETS_PER_USER = env_int("MAX_LIVE_SOCKETS_PER_USER", 4)
+# Content-Security-Policy (django-csp; Django 5.2 has none): scripts, styles and connections from this
+# site only, so no inline script or style runs. Permissions-Policy: the camera for this site, nothing else.
+INSTALLED_APPS.append("csp")
+_after_security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1
+MIDDLEWARE[_after_security:_after_security] = ["csp.middleware.CSPMiddleware",
+                                               "fer_site.middleware.PermissionsPolicyMiddleware"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],  # Swagger UI's icons are data: URLs
+        "connect-src": ["'self'"],  # the live WebSocket is same-origin
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+PERMISSIONS_POLICY = {
+    "camera": "(self)", "microphone": "()", "geolocation": "()", "payment": "()", "usb": "()",
+    "display-capture": "()", "interest-cohort": "()",
+}
+# Mail (password resets) from EMAIL_URL (see fer_site.mail): SMTP; without it the console with DEBUG on,
+# and with DEBUG off a backend that sends nothing and logs no body (no reset link in a log).
+globals().update(email_settings(os.environ.get("EMAIL_URL", "").strip(), debug=DEBUG))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Moodlens <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# DEBUG off: no development or short SECRET_KEY, no ALLOWED_HOSTS=* (start-up stops, naming the variable).
+check_production(debug=DEBUG, secret_key=SECRET_KEY, allowed_hosts=ALLOWED_HOSTS)

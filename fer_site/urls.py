@@ -4,6 +4,9 @@ from django.urls import include, path
 from django.views.static import serve
 
 from fer_site import accounts
+from fer_site.errors import API_PREFIX
+
+handler404 = "fer_site.errors.not_found"
 
 
 def serve_media(request, path: str):
@@ -13,9 +16,10 @@ def serve_media(request, path: str):
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/", include("fer_site.api_urls")),
+    path(API_PREFIX, include("fer_site.api_urls")),
     path("accounts/signup/", accounts.SignUpView.as_view(), name="signup"),
     path("accounts/profile/", accounts.account_view, name="account"),
+    path("accounts/email/", accounts.email_view, name="account_email"),
     path("accounts/token/regenerate/", accounts.regenerate_token_view, name="regenerate_token"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("emotions.urls")),

@@ -1,3 +1,4 @@
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 from django.db import connections
+from rest_framework.test import APIClient
 
 from tests.emotions.recognition.support import shared_tiny_model_dir
 from tests.factories import PASSWORD, StaffFactory, UserFactory
@@ -99,3 +101,33 @@ def _no_persistent_connections_in_tests(django_db_setup, django_db_blocker) -> N
     """Connections opened by server threads in tests close after each use, so that none outlives
     the test database (production keeps them: CONN_MAX_AGE). Tests of that path opt in."""
     connections["default"].settings_dict["CONN_MAX_AGE"] = 0
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings):
+    """Rate-limit counts and live-socket slots live in the cache (Redis in CI): each test gets its own
+    key prefix there, so it starts clean without flushing a Redis database others may share."""
+    settings.CACHES = {name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+                       for name, config in settings.CACHES.items()}
+
+
+# --- REST API clients ---
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def alice_api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def staff_api(staff) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(staff)
+    return client

@@ -83,3 +83,15 @@ class TrainingJobFactory(factory.django.DjangoModelFactory):
     parameters = factory.LazyFunction(lambda: {"architecture": "tiny", "epochs": 1, "data": "/data/tiny.npz"})
     total_epochs = 1
     dispatch = 1
+
+
+def grant(user, *permissions: str):
+    """Give `user` the Django permissions named "app_label.codename" (and forget its cached ones)."""
+    from django.contrib.auth.models import Permission
+
+    for name in permissions:
+        app_label, codename = name.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(cache, None)
+    return user

@@ -16,18 +16,21 @@ from django.views.decorators.http import require_POST
 
 from training import selectors, services
 from training.models import ModelVersion, TrainingJob
+from training.permissions import ACTIVATE_MODEL_VERSION, CANCEL_JOBS, QUEUE_JOBS, VIEW_JOBS
 
 REFRESH_SECONDS = 3
 
 
 def confusion_rows(metrics: dict) -> list[dict[str, Any]]:
-    """The confusion matrix as table rows: each cell's count and its share of the row (for shading)."""
+    """The confusion matrix as table rows: each cell's count, its share of the row, and that share in
+    tenths (the shade class of the cell: the CSP allows no inline styles)."""
     labels, matrix = metrics.get("labels") or [], metrics.get("confusion_matrix") or []
     rows = []
     for label, counts in zip(labels, matrix, strict=False):
         total = sum(counts) or 1
         rows.append({"label": label, "total": sum(counts),
-                     "cells": [{"count": count, "share": round(100 * count / total)} for count in counts]})
+                     "cells": [{"count": count, "share": round(100 * count / total), "shade": round(10 * count / total)}
+                               for count in counts]})
     return rows
 
 
@@ -125,14 +128,20 @@ class ModelVersionAdmin(admin.ModelAdmin):
                  "version": version} if version is not None else {}
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
-    @admin.action(description="Activate the selected version (select one)")
+    def has_activate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(ACTIVATE_MODEL_VERSION)
+
+    def has_queue_job_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(QUEUE_JOBS)
+
+    @admin.action(description="Activate the selected version (select one)", permissions=["activate"])
     def activate_selected(self, request: HttpRequest, queryset) -> None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
             return
         self._activate(request, queryset.get())
 
-    @admin.action(description="Evaluate the selected version on a data set (select one)")
+    @admin.action(description="Evaluate the selected version on a data set (select one)", permissions=["queue_job"])
     def evaluate_selected(self, request: HttpRequest, queryset) -> HttpResponseRedirect | None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one version to evaluate.", messages.ERROR)
@@ -149,7 +158,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @method_decorator(require_POST)
     def activate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        _require_perm(request, "training.change_modelversion")
+        _require_perm(request, ACTIVATE_MODEL_VERSION)
         self._activate(request, get_object_or_404(ModelVersion, pk=pk))
         return HttpResponseRedirect(reverse("admin:training_modelversion_change", args=[pk]))
 
@@ -167,7 +176,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return render(request, "admin/training/job_form.html", context)
 
     def retrain_view(self, request: HttpRequest) -> HttpResponse:
-        _require_perm(request, "training.add_trainingjob")
+        _require_perm(request, QUEUE_JOBS)
         form = RetrainForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -187,7 +196,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return self._form_page(request, form, "Retrain: train a new model version")
 
     def evaluate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        _require_perm(request, "training.add_trainingjob")
+        _require_perm(request, QUEUE_JOBS)
         version = get_object_or_404(ModelVersion, pk=pk)
         form = EvaluateForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -251,7 +260,10 @@ class TrainingJobAdmin(admin.ModelAdmin):
             }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
-    @admin.action(description="Cancel the selected queued or running jobs")
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(CANCEL_JOBS)
+
+    @admin.action(description="Cancel the selected queued or running jobs", permissions=["cancel"])
     def cancel_selected(self, request: HttpRequest, queryset) -> None:
         for job in queryset:
             self._cancel(request, job)
@@ -267,12 +279,13 @@ class TrainingJobAdmin(admin.ModelAdmin):
 
     @method_decorator(require_POST)
     def cancel_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        _require_perm(request, "training.change_trainingjob")
+        _require_perm(request, CANCEL_JOBS)
         self._cancel(request, get_object_or_404(TrainingJob, pk=pk))
         return HttpResponseRedirect(reverse("admin:training_trainingjob_change", args=[pk]))
 
     def image_view(self, request: HttpRequest, pk: int, name: str) -> FileResponse:
-        """A plot the job wrote (confusion matrix, curves); admin_view already limits this to staff."""
+        """A plot the job wrote (confusion matrix, curves), for those who may see the job."""
+        _require_perm(request, VIEW_JOBS)
         image = selectors.job_image_path(get_object_or_404(TrainingJob, pk=pk), name)
         if image is None:
             raise Http404("no such plot")

@@ -26,6 +26,7 @@ class ModelVersion(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("activate_modelversion", "Can activate a model version (live recognition uses it)")]
         constraints = [
             models.UniqueConstraint(
                 fields=["is_active"], condition=models.Q(is_active=True), name="training_one_active_model_version"

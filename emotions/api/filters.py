@@ -1,15 +1,45 @@
-"""django-filter filter sets of the emotions API."""
+"""django-filter filter sets of the emotions API.
+
+Every value is validated before it reaches the database: a bad one is a 400 naming its parameter.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import django_filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
 
 from emotions.models import EMOTION_CHOICES, CaptureSession, Detection
 
+# PostgreSQL accepts UTC offsets up to 15:59 (Python up to 23:59); real time zones stay within 14:00.
+MAX_UTC_OFFSET = timedelta(hours=15, minutes=59)
+
+
+class DatabaseDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time that any database can compare: an offset within ±15:59, turned into UTC."""
+
+    def to_python(self, value) -> datetime | None:
+        result = super().to_python(value)
+        if result is None:
+            return None
+        offset = result.utcoffset()
+        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+            raise forms.ValidationError("The UTC offset must be between -15:59 and +15:59.", code="invalid")
+        try:
+            return result.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before the first representable instant
+            raise forms.ValidationError("The date-time is out of range.", code="invalid") from None
+
+
+class DatabaseDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = DatabaseDateTimeField
+
 
 class SessionFilter(django_filters.FilterSet):
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lte")
+    started_after = DatabaseDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = DatabaseDateTimeFilter(field_name="started_at", lookup_expr="lte")
     ended = django_filters.BooleanFilter(field_name="ended_at", lookup_expr="isnull", exclude=True,
                                          label="true: finished sessions; false: sessions still running")
     model_version = django_filters.CharFilter()

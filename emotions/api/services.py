@@ -16,6 +16,10 @@ def predict_max_bytes() -> int:
     return settings.PREDICT_MAX_BYTES
 
 
+def predict_max_pixels() -> int:
+    return settings.PREDICT_MAX_PIXELS
+
+
 @transaction.atomic
 def delete_session(*, session: CaptureSession) -> None:
     """Delete a session and its detections."""
@@ -25,9 +29,11 @@ def delete_session(*, session: CaptureSession) -> None:
 def predict_faces(image_bytes: bytes) -> list[dict[str, Any]]:
     """Faces with emotions in one JPEG/PNG, largest first; InvalidImageError for unusable bytes.
 
-    Uses the process's pipeline (the active model) but the API's own byte limit, which is larger
-    than a live frame's: clients upload photos, not webcam frames.
+    Uses the process's pipeline (the active model) but the API's own byte and pixel limits, which
+    are larger than a live frame's: clients upload photos, not webcam frames.
     """
     pipeline = recognizer.get_pipeline()
     recognizer.follow_registry()  # in case another process activated a version meanwhile
-    return faces_largest_first(pipeline.process(image_bytes, max_bytes=predict_max_bytes()))
+    return faces_largest_first(pipeline.process(
+        image_bytes, max_bytes=predict_max_bytes(), max_pixels=predict_max_pixels()
+    ))

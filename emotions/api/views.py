@@ -29,6 +29,7 @@ from emotions.api.serializers import (
 )
 from emotions.models import CaptureSession, Detection
 from emotions.recognition import InvalidImageError
+from fer_site.throttles import PredictThrottle, UserThrottle
 
 
 @extend_schema_view(
@@ -114,6 +115,12 @@ class ImageTooLarge(APIException):
     default_code = "image_too_large"
 
 
+class LengthRequired(APIException):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_detail = _("A multipart upload needs a Content-Length.")
+    default_code = "length_required"
+
+
 class ModelUnavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = _("The recognition model is not available on the server.")
@@ -134,11 +141,13 @@ def _megabytes(size: int) -> str:
 
 class PredictView(APIView):
     parser_classes = [MultiPartParser, JpegParser, PngParser]
+    throttle_classes = [UserThrottle, PredictThrottle]
 
     @extend_schema(
         summary="Faces and emotions in one image",
         description=(f"Send {ACCEPTED}. The image may be at most `PREDICT_MAX_BYTES` (8 MB by default; "
-                     "413 above) and 4096x4096 pixels (400 above)."),
+                     "413 above) and `PREDICT_MAX_PIXELS` pixels (4096x4096 by default; 400 above). "
+                     "Limited to `API_RATE_PREDICT` calls per user (30 a minute by default; 429 above)."),
         request={
             "multipart/form-data": PredictUploadSerializer,
             "image/jpeg": OpenApiTypes.BINARY,
@@ -148,6 +157,8 @@ class PredictView(APIView):
             200: PredictResponseSerializer,
             400: OpenApiResponse(ErrorSerializer, description="empty, not a JPEG/PNG, corrupt, truncated or "
                                                               "too many pixels; the detail says which"),
+            411: OpenApiResponse(ErrorSerializer, description="a multipart body sent without Content-Length "
+                                                              "(chunked); a raw image body may be chunked"),
             413: OpenApiResponse(ErrorSerializer, description="more bytes than the limit"),
             415: OpenApiResponse(ErrorSerializer, description="a content type other than those accepted"),
             503: OpenApiResponse(ErrorSerializer, description="no recognition model on the server"),
@@ -168,12 +179,17 @@ class PredictView(APIView):
         return Response(PredictResponseSerializer({"faces": faces}).data)
 
     def _image_bytes(self, request: Request) -> bytes:
-        """The uploaded bytes, refusing the wrong content type (415) and too many bytes (413) before reading."""
+        """The uploaded bytes, refusing the wrong content type (415) and too many bytes (413) before reading.
+
+        A raw image body sent chunked (no Content-Length) is read up to the limit, not taken for empty;
+        a chunked multipart body cannot be parsed by Django, so it is refused (411).
+        """
         limit = services.predict_max_bytes()
         content_type = (request.content_type or "").split(";")[0].strip().lower()
         if content_type not in {"multipart/form-data", "image/jpeg", "image/png"}:
             raise UnsupportedMediaType(content_type or "none", detail=f"Content type {content_type or 'missing'!r} "
                                        f"is not accepted: send {ACCEPTED}.")
+        announced = bool(request.META.get("CONTENT_LENGTH"))
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -181,6 +197,9 @@ class PredictView(APIView):
         slack = MULTIPART_OVERHEAD if content_type == "multipart/form-data" else 0
         if length > limit + slack:
             raise ImageTooLarge(f"the request body is {_megabytes(length)}; the image limit is {_megabytes(limit)}")
+        if content_type == "multipart/form-data" and not announced:
+            raise LengthRequired("a multipart upload needs a Content-Length header; or send a raw image/jpeg "
+                                 "or image/png body, which may be chunked")
         if content_type == "multipart/form-data":
             upload = request.data.get("image")
             if upload is None or not hasattr(upload, "read"):
@@ -188,8 +207,10 @@ class PredictView(APIView):
             if upload.size > limit:
                 raise ImageTooLarge(f"the image is {_megabytes(upload.size)}; the limit is {_megabytes(limit)}")
             data = upload.read()
-        else:
+        elif announced:
             data = request.data if isinstance(request.data, bytes) else b""
+        else:  # chunked: the length is known once read; read one byte past the limit to tell
+            data = request._request.read(limit + 1)
         if not data:
             raise InvalidImage(f"empty image: send {ACCEPTED}")
         if len(data) > limit:

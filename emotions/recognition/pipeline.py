@@ -114,22 +114,24 @@ class RecognitionPipeline:
         previous, self.classifier = self.classifier, classifier
         return previous
 
-    def decode(self, image_bytes: bytes, *, max_bytes: int | None = None) -> np.ndarray:
+    def decode(self, image_bytes: bytes, *, max_bytes: int | None = None, max_pixels: int | None = None) -> np.ndarray:
         """Pixels of a JPEG/PNG, in the colour mode the detector needs; `InvalidImageError` if bad.
 
-        `max_bytes` replaces the pipeline's own limit for this image (the API accepts photos larger
-        than live frames).
+        `max_bytes` and `max_pixels` replace the pipeline's own limits for this image (the API
+        accepts photos larger than live frames).
         """
         return decode_image(
             image_bytes,
             max_bytes=self.max_bytes if max_bytes is None else max_bytes,
-            max_pixels=self.max_pixels,
+            max_pixels=self.max_pixels if max_pixels is None else max_pixels,
             grayscale=not getattr(self.detector, "wants_color", False),
         )
 
-    def process(self, image_bytes: bytes, *, max_bytes: int | None = None) -> list[FaceResult]:
-        """Faces and emotions in one JPEG or PNG image (`max_bytes`: as for `decode`)."""
-        return self.process_frame(self.decode(image_bytes, max_bytes=max_bytes))
+    def process(
+        self, image_bytes: bytes, *, max_bytes: int | None = None, max_pixels: int | None = None
+    ) -> list[FaceResult]:
+        """Faces and emotions in one JPEG or PNG image (the limits: as for `decode`)."""
+        return self.process_frame(self.decode(image_bytes, max_bytes=max_bytes, max_pixels=max_pixels))
 
     def process_frame(self, image: np.ndarray) -> list[FaceResult]:
         """Faces and emotions in decoded pixels: BGR (H, W, 3) or grayscale (H, W) uint8."""

@@ -14,8 +14,14 @@
   const MAX_FPS = Number(root.dataset.maxFps) || 15;
   const FRAME_TIMEOUT_MS = 5000; // a frame unanswered this long no longer counts as in flight
   const STOP_TIMEOUT_MS = 10000;
-  const MODEL_UNAVAILABLE = 4503; // close codes sent by the server
-  const SESSION_TAKEN_OVER = 4409;
+  const MODEL_UNAVAILABLE = 4503; // close code sent by the server
+  // Close codes after which reconnecting would only be refused again (emotions/consumers.py).
+  const FINAL_CLOSES = {
+    [MODEL_UNAVAILABLE]: "The server has no recognition model loaded, so it cannot recognise faces. Ask an administrator.",
+    4429: "You have too many live sessions open (other tabs or devices). Close one, then press Start again.",
+    4400: "The server closed the connection after too many messages it could not use. Reload the page.",
+    4409: "This session continues in another tab or window.",
+  };
 
   const $ = (id) => document.getElementById(id);
   const el = {
@@ -150,10 +156,8 @@
       return;
     }
     if (!state.running) return;
-    if (event.code === MODEL_UNAVAILABLE || event.code === SESSION_TAKEN_OVER) {
-      setStatus("error", event.code === MODEL_UNAVAILABLE
-        ? "The server has no recognition model loaded, so it cannot recognise faces. Ask an administrator."
-        : "This session continues in another tab or window.");
+    if (event.code in FINAL_CLOSES) {
+      setStatus("error", FINAL_CLOSES[event.code]);
       state.running = false;
       stopCamera();
       el.start.disabled = false;

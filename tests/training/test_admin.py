@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from tests.factories import ModelVersionFactory, TrainingJobFactory
+from tests.factories import ModelVersionFactory, TrainingJobFactory, UserFactory, grant
 from training.models import ModelVersion, TrainingJob
+from training.permissions import ACTIVATE_MODEL_VERSION, VIEW_JOBS
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +160,63 @@ def test_jobs_are_not_added_or_edited_by_hand(staff_client):
 def test_non_staff_cannot_retrain(user_client):
     response = user_client.get(reverse("admin:training_modelversion_retrain"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.fixture
+def viewer_client(client):
+    """A staff user who may see versions and jobs, and nothing more."""
+    viewer = grant(UserFactory(username="viewer", is_staff=True), "training.view_modelversion", VIEW_JOBS)
+    client.force_login(viewer)
+    return client
+
+
+def test_staff_without_the_activate_permission_cannot_activate(viewer_client, tiny_model_dir):
+    version = ModelVersionFactory(artifact_dir=str(tiny_model_dir))
+    page = viewer_client.get(reverse("admin:training_modelversion_change", args=[version.pk])).content.decode()
+    assert "Activate this version" not in page and ">Evaluate<" not in page
+    changelist = viewer_client.get(reverse("admin:training_modelversion_changelist")).content.decode()
+    assert "activate_selected" not in changelist and "evaluate_selected" not in changelist
+    assert "Retrain" not in changelist
+
+    url = reverse("admin:training_modelversion_activate", args=[version.pk])
+    assert viewer_client.post(url).status_code == 403
+    viewer_client.post(reverse("admin:training_modelversion_changelist"),
+                       {"action": "activate_selected", "_selected_action": [version.pk]})
+    version.refresh_from_db()
+    assert not version.is_active
+    assert viewer_client.get(reverse("admin:training_modelversion_retrain")).status_code == 403
+    assert viewer_client.get(reverse("admin:training_modelversion_evaluate", args=[version.pk])).status_code == 403
+
+
+def test_the_activate_permission_alone_allows_the_action_and_the_button(client, tiny_model_dir):
+    activator = grant(UserFactory(username="activator", is_staff=True), "training.view_modelversion",
+                      ACTIVATE_MODEL_VERSION)
+    client.force_login(activator)
+    version = ModelVersionFactory(artifact_dir=str(tiny_model_dir))
+    page = client.get(reverse("admin:training_modelversion_change", args=[version.pk])).content.decode()
+    assert "Activate this version" in page
+    client.post(reverse("admin:training_modelversion_changelist"),
+                {"action": "activate_selected", "_selected_action": [version.pk]})
+    assert ModelVersion.objects.get(is_active=True) == version
+
+
+def test_staff_without_the_cancel_permission_cannot_cancel(viewer_client):
+    job = TrainingJobFactory(state="RUNNING")
+    page = viewer_client.get(reverse("admin:training_trainingjob_change", args=[job.pk])).content.decode()
+    assert "Cancel this job" not in page
+    assert "cancel_selected" not in viewer_client.get(reverse("admin:training_trainingjob_changelist")).content.decode()
+    assert viewer_client.post(reverse("admin:training_trainingjob_cancel", args=[job.pk])).status_code == 403
+    viewer_client.post(reverse("admin:training_trainingjob_changelist"),
+                       {"action": "cancel_selected", "_selected_action": [job.pk]})
+    job.refresh_from_db()
+    assert not job.cancel_requested and job.state == "RUNNING"
+
+
+def test_job_plots_need_the_view_permission(client, tmp_path):
+    job = TrainingJobFactory(output_dir=str(tmp_path))
+    (tmp_path / "metrics_confusion.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    url = reverse("admin:training_trainingjob_image", args=[job.pk, "metrics_confusion.png"])
+    client.force_login(UserFactory(username="nobody-staff", is_staff=True))
+    assert client.get(url).status_code == 403
+    client.force_login(grant(UserFactory(username="job-viewer", is_staff=True), VIEW_JOBS))
+    assert client.get(url).status_code == 200

@@ -1,4 +1,5 @@
-"""REST API of the model registry (read: any user; activate: staff) and of training jobs (staff only)."""
+"""REST API of the model registry (read: any user) and of training jobs, under the admin's permissions
+(`training.permissions`): activating a version, seeing, queueing and cancelling jobs."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from training import selectors, services
 from training.api.filters import ModelVersionFilter, TrainingJobFilter
+from training.api.permissions import ActionPermission
 from training.api.serializers import (
     DatasetSerializer,
     ModelVersionSerializer,
@@ -20,6 +21,7 @@ from training.api.serializers import (
     TrainingJobSerializer,
 )
 from training.models import TrainingJob
+from training.permissions import ACTIVATE_MODEL_VERSION, CANCEL_JOBS, QUEUE_JOBS, VIEW_JOBS
 
 
 def _as_api_error(error: DjangoValidationError) -> ValidationError:
@@ -34,11 +36,11 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ModelVersionSerializer
     filterset_class = ModelVersionFilter
     queryset = selectors.model_version_list()
+    permission_classes = [ActionPermission]
+    action_permissions = {"activate": ACTIVATE_MODEL_VERSION}
 
-    def get_permissions(self):
-        return [IsAdminUser()] if self.action == "activate" else [IsAuthenticated()]
-
-    @extend_schema(summary="Make this version the one live recognition uses (staff)", request=None,
+    @extend_schema(summary=f"Make this version the one live recognition uses (staff with {ACTIVATE_MODEL_VERSION})",
+                   request=None,
                    responses={200: ModelVersionSerializer, 400: OpenApiResponse(description="no model file")})
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, pk: str | None = None) -> Response:
@@ -50,17 +52,20 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Training jobs, newest first (staff)"),
+    list=extend_schema(summary=f"Training jobs, newest first (staff with {VIEW_JOBS})"),
     retrieve=extend_schema(summary="One training job with its progress, log tail and result (staff)"),
 )
 class TrainingJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = TrainingJobSerializer
     filterset_class = TrainingJobFilter
-    permission_classes = [IsAdminUser]
+    permission_classes = [ActionPermission]
+    default_permission = VIEW_JOBS
+    action_permissions = {"create": QUEUE_JOBS, "cancel": CANCEL_JOBS}
     queryset = selectors.training_job_list()
 
-    @extend_schema(summary="Queue a retrain or evaluate job (staff)", request=TrainingJobCreateSerializer,
-                   responses={201: TrainingJobSerializer,
+    @extend_schema(summary=f"Queue a retrain or evaluate job (staff with {QUEUE_JOBS})",
+                   request=TrainingJobCreateSerializer,
+                   responses={201: TrainingJobSerializer, 400: OpenApiResponse(description="invalid options"),
                               503: OpenApiResponse(description="the task queue is down; the job is kept as failed")})
     def create(self, request: Request, *args, **kwargs) -> Response:
         form = TrainingJobCreateSerializer(data=request.data)
@@ -86,7 +91,7 @@ class TrainingJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
                             status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(TrainingJobSerializer(job).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="Cancel a queued or running job (staff)", request=None,
+    @extend_schema(summary=f"Cancel a queued or running job (staff with {CANCEL_JOBS})", request=None,
                    responses={200: TrainingJobSerializer, 400: OpenApiResponse(description="already finished")})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from emotions.recognition import InvalidImageError, RecognitionPipeline
+from emotions.recognition import DEFAULT_MAX_PIXELS, InvalidImageError, RecognitionPipeline
 from emotions.recognizer import build_pipeline
 
 # Photos from a camera or phone are larger than the frames of a live session.
@@ -60,7 +60,7 @@ class Command(BaseCommand):
     def handle(self, *args, images: list[str], json: bool, model: str | None, **options) -> None:
         with native_stdout_to_stderr():
             try:
-                pipeline = build_pipeline(model, max_bytes=FILE_MAX_BYTES)
+                pipeline = build_pipeline(model, max_bytes=FILE_MAX_BYTES, max_pixels=DEFAULT_MAX_PIXELS)
             except (OSError, ValueError) as error:
                 raise CommandError(str(error)) from error
             results = [predict_file(pipeline, path) for path in images]

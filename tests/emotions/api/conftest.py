@@ -1,24 +1,4 @@
 import pytest
-from rest_framework.test import APIClient
-
-
-@pytest.fixture
-def api_client() -> APIClient:
-    return APIClient()
-
-
-@pytest.fixture
-def alice_api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-@pytest.fixture
-def staff_api(staff) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(staff)
-    return client
 
 
 @pytest.fixture(autouse=True)

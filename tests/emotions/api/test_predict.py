@@ -119,3 +119,14 @@ def test_missing_model_is_503(settings, alice_api, tmp_path, face_jpeg):
     ModelVersion.objects.update(is_active=False)  # a registered model would be used instead
     response = alice_api.generic("POST", reverse("api-predict"), face_jpeg, content_type="image/jpeg")
     assert response.status_code == 503
+
+
+def test_the_api_has_its_own_pixel_limit_apart_from_a_live_frames(recognition_model, alice_api, face_jpeg, settings):
+    settings.MAX_FRAME_PIXELS = 320 * 240  # live frames: smaller than this 640x480 photo
+    response = alice_api.generic("POST", reverse("api-predict"), face_jpeg, content_type="image/jpeg")
+    assert response.status_code == 200, response.content
+
+    settings.PREDICT_MAX_PIXELS = 320 * 240
+    response = alice_api.generic("POST", reverse("api-predict"), face_jpeg, content_type="image/jpeg")
+    assert response.status_code == 400
+    assert response.json()["detail"] == "image is 640x480 pixels; the limit is 76,800 pixels"

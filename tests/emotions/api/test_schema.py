@@ -73,3 +73,19 @@ def test_swagger_ui_is_served_locally(client):
     assert any("swagger-ui" in source for source in sources)
     assert all(not source.startswith(("http:", "https:", "//")) for source in sources), sources
     assert "cdn" not in html.lower()
+
+
+def test_every_operation_documents_its_error_answers(schema):
+    for path, operations in schema["paths"].items():
+        for verb, operation in operations.items():
+            if verb == "parameters":
+                continue
+            codes = set(operation["responses"])
+            assert "429" in codes, f"{verb} {path}"
+            if path != "/api/auth/token/":
+                assert {"401", "403"} <= codes, f"{verb} {path}"
+            if "{" in path:
+                assert "404" in codes, f"{verb} {path}"
+            error = operation["responses"]["429"]["content"]["application/json"]["schema"]
+            assert error == {"$ref": "#/components/schemas/Error"}
+    assert schema["paths"]["/api/auth/token/"]["post"].get("security") in (None, [], [{}])
