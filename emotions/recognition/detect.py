@@ -29,6 +29,18 @@ HAAR_WINDOW = 24  # the cascade's training window: it cannot see faces smaller t
 HAAR_DETECTION_SIDE = 240
 HAAR_SCALE_FACTOR = 1.1
 HAAR_MIN_NEIGHBORS = 5
+# A search without size hints runs in two passes (`HaarFaceDetector.detect`): a coarse pass over
+# the downscaled frame with big scale steps that keeps every raw window the cascade accepts
+# (candidates, never answers), then the fine search above (scale step 1.1, 5 neighbours) only
+# around each candidate, at sizes near the candidate's. Measured on the benchmark frames: the
+# coarse pass costs ~1/3 of a fine search of the whole frame and accepted at least two windows
+# on every face; a step of 1.5 already missed some.
+HAAR_COARSE_CASCADE_FILE = HAAR_CASCADE_FILE
+HAAR_COARSE_SCALE_FACTOR = 1.4
+HAAR_CANDIDATE_MARGIN = 0.5  # the fine search extends a candidate by this fraction of its side
+HAAR_CANDIDATE_SIZES = (0.8, 1.3)  # ... and looks for faces between these multiples of its side
+SAME_FACE_IOU = 0.3  # boxes overlapping more than this are one face
+HAAR_MAX_CANDIDATES = 8  # beyond this many candidate regions, one fine search of the frame is cheaper
 
 YUNET_DETECTION_SIDE = 320  # YuNet finds faces of about 10 to 300 px; beyond that, downscale
 YUNET_SCORE_THRESHOLD = 0.9
@@ -84,12 +96,26 @@ def _to_frame_box(x: float, y: float, w: float, h: float, scale: float, shape: t
     return left, top, right - left, bottom - top
 
 
+def overlap(first: Box, second: Box) -> float:
+    """Intersection over union of two boxes."""
+    left, top = max(first[0], second[0]), max(first[1], second[1])
+    right = min(first[0] + first[2], second[0] + second[2])
+    bottom = min(first[1] + first[3], second[1] + second[3])
+    intersection = max(0, right - left) * max(0, bottom - top)
+    union = first[2] * first[3] + second[2] * second[3] - intersection
+    return intersection / union if union else 0.0
+
+
 class HaarFaceDetector:
     """OpenCV's frontal-face Haar cascade, run on a downscaled copy of the frame.
 
     Without hints, the image is shrunk so that its longest side is `detection_side`; the smallest
-    face found is then `24 / detection_side` of the longest side. With `min_face`, the image is
-    shrunk so that `min_face` maps to the cascade's 24 px window, which is faster still.
+    face found is then `24 / detection_side` of the longest side. That search runs in two passes:
+    a coarse pass with big scale steps proposes candidate regions, and the fine search (the only
+    one whose boxes are answers) runs around each candidate with size hints. A face therefore
+    counts only where the fine search accepts it, as before, at ~1/2 of the cost of a fine search
+    of the whole frame. With `min_face`, the image is shrunk so that `min_face` maps to the
+    cascade's 24 px window, which is faster still, and searched in one fine pass.
     """
 
     wants_color = False
@@ -106,20 +132,69 @@ class HaarFaceDetector:
         self.scale_factor = scale_factor
         self.min_neighbors = min_neighbors
         self.cascade_path = str(cascade_path or Path(cv2.data.haarcascades) / HAAR_CASCADE_FILE)
+        self.coarse_cascade_path = str(Path(cv2.data.haarcascades) / HAAR_COARSE_CASCADE_FILE)
         self._local = threading.local()
+        self._cascade("coarse")
         self._cascade()  # fail now, not at the first frame, if the file is missing
 
-    def _cascade(self) -> cv2.CascadeClassifier:
-        cascade = getattr(self._local, "cascade", None)
+    def _cascade(self, role: str = "fine") -> cv2.CascadeClassifier:
+        cascade = getattr(self._local, role, None)
         if cascade is None:
-            cascade = cv2.CascadeClassifier(self.cascade_path)
+            path = self.cascade_path if role == "fine" else self.coarse_cascade_path
+            cascade = cv2.CascadeClassifier(path)
             if cascade.empty():
-                raise FileNotFoundError(f"cannot load the Haar cascade {self.cascade_path}")
-            self._local.cascade = cascade
+                raise FileNotFoundError(f"cannot load the Haar cascade {path}")
+            setattr(self._local, role, cascade)
         return cascade
 
     def detect(self, image: np.ndarray, *, min_face: int | None = None, max_face: int | None = None) -> list[Box]:
         gray = to_gray(image)
+        if min_face or max_face:
+            return self._search(gray, min_face=min_face, max_face=max_face)
+        candidates = self._candidates(gray)
+        if len(candidates) > HAAR_MAX_CANDIDATES:
+            return self._search(gray)
+        boxes: list[Box] = []
+        for left, top, right, bottom, smallest, largest in candidates:
+            margin = round(HAAR_CANDIDATE_MARGIN * largest)
+            x0, y0 = max(0, left - margin), max(0, top - margin)
+            found = self._search(
+                gray[y0 : bottom + margin, x0 : right + margin],
+                min_face=max(HAAR_WINDOW, round(smallest * HAAR_CANDIDATE_SIZES[0])),
+                max_face=round(largest * HAAR_CANDIDATE_SIZES[1]),
+            )
+            for x, y, w, h in found:
+                box = (x + x0, y + y0, w, h)
+                if all(overlap(box, kept) <= SAME_FACE_IOU for kept in boxes):  # two candidates, one face
+                    boxes.append(box)
+        return boxes
+
+    def _candidates(self, gray: np.ndarray) -> list[tuple[int, int, int, int, int, int]]:
+        """Where the coarse pass saw something face-like, in frame pixels: for each group of
+        overlapping raw windows, the rectangle covering them (left, top, right, bottom) and the
+        sides of the smallest and largest window."""
+        small = _shrink(gray, min(1.0, self.detection_side / max(gray.shape[:2])))
+        if min(small.shape[:2]) < HAAR_WINDOW:
+            return []
+        scale = small.shape[1] / gray.shape[1]
+        raw = self._cascade("coarse").detectMultiScale(
+            small, scaleFactor=HAAR_COARSE_SCALE_FACTOR, minNeighbors=0, minSize=(HAAR_WINDOW, HAAR_WINDOW)
+        )
+        groups: list[list[int]] = []
+        for x, y, w, h in np.asarray(raw).reshape(-1, 4).tolist():
+            for group in groups:
+                if x < group[2] and group[0] < x + w and y < group[3] and group[1] < y + h:
+                    group[:] = [
+                        min(group[0], x), min(group[1], y), max(group[2], x + w), max(group[3], y + h),
+                        min(group[4], w), max(group[5], w),
+                    ]
+                    break
+            else:
+                groups.append([x, y, x + w, y + h, w, w])
+        return [tuple(round(value / scale) for value in group) for group in groups]
+
+    def _search(self, gray: np.ndarray, *, min_face: int | None = None, max_face: int | None = None) -> list[Box]:
+        """The fine search: the whole of `gray`, at every scale step (see `HAAR_SCALE_FACTOR`)."""
         # With a size hint, shrink until the smallest face wanted fills the cascade's window.
         wanted_scale = HAAR_WINDOW / min_face if min_face else self.detection_side / max(gray.shape[:2])
         small = _shrink(gray, min(1.0, wanted_scale))

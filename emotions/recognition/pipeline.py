@@ -25,7 +25,7 @@ import numpy as np
 
 from emotions.recognition.classify import FACE_SIZE, EmotionClassifier
 from emotions.recognition.decode import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image
-from emotions.recognition.detect import Box, FaceDetector, to_gray
+from emotions.recognition.detect import SAME_FACE_IOU, Box, FaceDetector, overlap, to_gray
 from emotions.recognition.labels import EMOTIONS
 
 # Side of the square crop relative to the longer side of the detector's box, centred on the box.
@@ -37,9 +37,9 @@ FER_CROP_SCALE = 1.0
 
 # Stream tracking: where and how to look for a face again in the next frame.
 REDETECT_EVERY = 10  # frames between full-frame searches (new faces appear within this many frames)
-SEARCH_MARGIN = 0.5  # the search region extends the previous box by this fraction of its side
+SEARCH_MARGIN = 0.3  # the search region extends the previous box by this fraction of its side (a face
+# moves a few pixels between frames; a wider region costs more on every frame, a loss costs one full search)
 SIZE_RANGE = (0.75, 1.35)  # a tracked face may shrink or grow by this much between frames
-SAME_FACE_IOU = 0.3  # boxes overlapping more than this are one face
 
 
 @dataclass(frozen=True)
@@ -68,16 +68,6 @@ def crop_face(gray: np.ndarray, box: Box, *, crop_scale: float = FER_CROP_SCALE)
     if pad_top or pad_left or pad_bottom or pad_right:
         inside = cv2.copyMakeBorder(inside, pad_top, pad_bottom, pad_left, pad_right, cv2.BORDER_REPLICATE)
     return cv2.resize(inside, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_AREA)
-
-
-def overlap(first: Box, second: Box) -> float:
-    """Intersection over union of two boxes."""
-    left, top = max(first[0], second[0]), max(first[1], second[1])
-    right = min(first[0] + first[2], second[0] + second[2])
-    bottom = min(first[1] + first[3], second[1] + second[3])
-    intersection = max(0, right - left) * max(0, bottom - top)
-    union = first[2] * first[3] + second[2] * second[3] - intersection
-    return intersection / union if union else 0.0
 
 
 def merge_boxes(preferred: list[Box], others: list[Box]) -> list[Box]:
