@@ -129,9 +129,19 @@ class RecognitionPipeline:
         """Crop the faces at `boxes` and classify them in one batch."""
         if not boxes:
             return []
+        return self.results(boxes, self.classifier.classify(self.crop_faces(image, boxes)))
+
+    @staticmethod
+    def crop_faces(image: np.ndarray, boxes: list[Box]) -> np.ndarray:
+        """The 48x48 faces at `boxes`, (N, 48, 48) uint8, ready for `EmotionClassifier.classify`."""
+        if not boxes:
+            return np.zeros((0, FACE_SIZE, FACE_SIZE), np.uint8)
         gray = to_gray(image)
-        crops = np.stack([crop_face(gray, box) for box in boxes])
-        probabilities = self.classifier.classify(crops)
+        return np.stack([crop_face(gray, box) for box in boxes])
+
+    @staticmethod
+    def results(boxes: list[Box], probabilities: np.ndarray) -> list[FaceResult]:
+        """One `FaceResult` per box from the classifier's rows of probabilities."""
         results = []
         for box, row in zip(boxes, probabilities, strict=True):
             scores = {emotion: float(value) for emotion, value in zip(EMOTIONS, row, strict=True)}
@@ -176,6 +186,10 @@ class StreamTracker:
 
     def process_frame(self, image: np.ndarray) -> list[FaceResult]:
         """Faces and emotions in the next decoded frame of the session."""
+        return self.pipeline.classify_boxes(image, self.track(image))
+
+    def track(self, image: np.ndarray) -> list[Box]:
+        """The face boxes of the next decoded frame of the session (detection only)."""
         if image.shape[:2] != self.frame_shape:  # a new capture size: old boxes mean nothing here
             self.reset()
             self.frame_shape = image.shape[:2]
@@ -190,7 +204,7 @@ class StreamTracker:
             boxes = merge_boxes(followed, [])
             self.frames_since_full_search += 1
         self.tracked = boxes
-        return self.pipeline.classify_boxes(image, boxes)
+        return boxes
 
     def _search_near(self, image: np.ndarray, box: Box) -> Box | None:
         """The face nearest to `box` in a padded region around it, or None if it is not there."""
