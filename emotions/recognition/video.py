@@ -36,6 +36,10 @@ MP4_INDEX_READ_LIMIT = 64 * 1024 * 1024  # a `moov` index larger than this is no
 TRUNCATION_TOLERANCE_FRAMES = 2
 TRUNCATION_TOLERANCE_FRACTION = 0.02
 SAME_TRACK_IOU = 0.3  # a box overlapping a face of the previous frames this much is that face
+# The stream tracker's full-frame search, which finds faces that enter, runs every this many seconds
+# of video (at least every analysed frame): a recording needs no faster answer than a timeline
+# with one point a second, and the full search costs as much as ~8 followed frames.
+FULL_SEARCH_SECONDS = 0.5
 FRAMES_AHEAD = 32  # decoded-and-tracked frames (their crops only) waiting to be classified
 CLASSIFY_BATCH_FRAMES = 8  # frames whose faces are classified in one call
 TRACK_MEMORY_FRAMES = 15  # a face unseen for this many analysed frames gets a new number if it returns
@@ -271,7 +275,7 @@ def _track_faces(
     path: str | Path, pipeline: RecognitionPipeline, info: VideoInfo, *, every: int, last_frame: int
 ) -> Iterator[tuple[int, list[Box], np.ndarray]]:
     """(frame index, face boxes, 48x48 crops) of every `every`-th frame up to `last_frame`."""
-    stream = pipeline.new_stream()
+    stream = pipeline.new_stream(redetect_every=max(1, round(FULL_SEARCH_SECONDS * info.fps / every)))
     capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     decoded = 0
     try:

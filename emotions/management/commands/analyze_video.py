@@ -40,10 +40,10 @@ class Command(BaseCommand):
         timelines = TrackTimelines()
         try:
             info = probe_video(file, max_pixels=settings.VIDEO_MAX_PIXELS)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             for frame in analyse_video(file, pipeline, info, every=every, max_seconds=max_seconds):
                 timelines.add(frame)
-            elapsed = time.perf_counter() - started
+            elapsed, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
         except VideoError as error:
             raise CommandError(f"{file}: {error}") from error
         result = timelines.to_dict()
@@ -53,7 +53,7 @@ class Command(BaseCommand):
             "frame_count": info.frame_count, "duration_seconds": round(info.duration_seconds, 3), "every": every,
             "seconds": round(elapsed, 3), "video_frames_per_second": round(video_frames / max(elapsed, 1e-9), 1),
             "analysed_frames_per_second": round(result["frames_analysed"] / max(elapsed, 1e-9), 1),
-            "peak_rss_mb": round(peak_rss_mb(), 1),
+            "cpu_seconds": round(cpu_seconds, 3), "peak_rss_mb": round(peak_rss_mb(), 1),
         })
         self._print(result)
         if json:
