@@ -37,9 +37,9 @@ FER_CROP_SCALE = 1.0
 
 # Stream tracking: where and how to look for a face again in the next frame.
 REDETECT_EVERY = 10  # frames between full-frame searches (new faces appear within this many frames)
-SEARCH_MARGIN = 0.3  # the search region extends the previous box by this fraction of its side (a face
+SEARCH_MARGIN = 0.25  # the search region extends the previous box by this fraction of its side (a face
 # moves a few pixels between frames; a wider region costs more on every frame, a loss costs one full search)
-SIZE_RANGE = (0.75, 1.35)  # a tracked face may shrink or grow by this much between frames
+SIZE_RANGE = (0.85, 1.2)  # a tracked face may shrink or grow by this much between frames
 
 
 @dataclass(frozen=True)

@@ -132,3 +132,14 @@ def test_haar_finds_two_faces_in_one_frame(haar, astronaut):
     frame = place_in_frame(astronaut, 0, 60, side=330)
     frame = place_in_frame(astronaut, 310, 60, side=330, frame=frame)
     assert len(haar.detect(frame)) == 2
+
+
+def test_haar_following_search_finds_no_face_where_there_is_none(haar):
+    from skimage import data
+
+    noise = np.random.default_rng(2).integers(0, 256, (480, 640), dtype=np.uint8)
+    images = [noise, *(getattr(data, name)() for name in ("chelsea", "coffee", "rocket", "coins", "camera"))]
+    for image in images:
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+        for side in (48, 80, 120):  # the sizes a tracker asks for, over the whole image
+            assert haar.detect(gray, min_face=round(side * 0.85), max_face=round(side * 1.2)) == []
