@@ -140,8 +140,9 @@ def receive_video(*, user: AbstractBaseUser, upload: UploadedFile, options: Vide
 def _send_to_worker(analysis_id: int) -> None:
     from emotions.tasks import analyse_video_task
 
+    queue = settings.VIDEO_QUEUE
     try:
-        analyse_video_task.delay(analysis_id)
+        analyse_video_task.apply_async(args=(analysis_id,), **({"queue": queue} if queue else {}))
     except Exception as exc:
         logger.exception("Could not queue video analysis %s", analysis_id)
         _fail(analysis_id, f"could not reach the task queue: {exc}")

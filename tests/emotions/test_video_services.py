@@ -112,21 +112,24 @@ def test_a_video_found_truncated_while_analysed_fails_without_detections(recogni
     assert not list(upload_dir.iterdir())
 
 
-def test_the_job_is_sent_to_the_workers_after_commit(recognition_model, upload_dir, user, tmp_path,
+def test_the_job_is_sent_to_the_workers_after_commit(recognition_model, upload_dir, user, tmp_path, settings,
                                                      monkeypatch, django_capture_on_commit_callbacks):
     sent = []
-    monkeypatch.setattr(tasks.analyse_video_task, "delay", lambda analysis_id: sent.append(analysis_id))
+    monkeypatch.setattr(tasks.analyse_video_task, "apply_async", lambda args, **options: sent.append((args, options)))
     with django_capture_on_commit_callbacks(execute=True):
         analysis = receive_video(user=user, upload=as_upload(blank_video(tmp_path / "a.avi")),
                                  options=VideoOptions())
-    assert sent == [analysis.pk]
+    settings.VIDEO_QUEUE = "videos"
+    with django_capture_on_commit_callbacks(execute=True):
+        second = receive_video(user=user, upload=as_upload(blank_video(tmp_path / "b.avi")), options=VideoOptions())
+    assert sent == [((analysis.pk,), {}), ((second.pk,), {"queue": "videos"})]
 
-    def unreachable(analysis_id):
+    def unreachable(args, **options):
         raise ConnectionError("no broker")
 
-    monkeypatch.setattr(tasks.analyse_video_task, "delay", unreachable)
+    monkeypatch.setattr(tasks.analyse_video_task, "apply_async", unreachable)
     with django_capture_on_commit_callbacks(execute=True):
-        analysis = receive_video(user=user, upload=as_upload(blank_video(tmp_path / "b.avi")),
+        analysis = receive_video(user=user, upload=as_upload(blank_video(tmp_path / "c.avi")),
                                  options=VideoOptions())
     analysis.refresh_from_db()
     assert analysis.state == "failed" and "task queue" in analysis.error
