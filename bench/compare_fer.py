@@ -7,7 +7,8 @@ virtual environment, var/fer-venv, with `pip install --no-deps`: its heavy depen
 OpenCV, NumPy) are this project's own, reached through a .pth file, so nothing big is downloaded and
 both sides run the same libraries. Both sides get the same 640x480 JPEG frames of a real face
 (`emotions.recognition.bench.independent_frames`) and are timed per frame, JPEG bytes to emotions,
-after a few untimed calls. The figures are printed and, with --json, written out.
+after a few untimed calls, in alternating rounds (ours, fer, ours, fer, ...) so that a change in
+the machine's load falls on both. The figures are printed and, with --json, written out.
 """
 
 from __future__ import annotations
@@ -57,14 +58,14 @@ def summary(durations: list[float], faces: list[int]) -> dict:
     }
 
 
-def measure_ours(count: int) -> dict:
+def measure_ours(count: int) -> tuple[list[float], list[int]]:
     from emotions.recognition import EmotionClassifier, HaarFaceDetector, RecognitionPipeline
 
     pipeline = RecognitionPipeline(HaarFaceDetector(), EmotionClassifier(ROOT / "models" / "shipped" / "model.tflite"))
-    return summary(*time_each(pipeline.process, frames(count)))
+    return time_each(pipeline.process, frames(count))
 
 
-def measure_fer(count: int) -> dict:
+def measure_fer(count: int) -> tuple[list[float], list[int]]:
     """Runs inside var/fer-venv: fer's own decode-free API gets the decoded frame, so the JPEG decode
     (which our side includes) is added here with OpenCV, as a caller of fer would do."""
     import cv2
@@ -76,7 +77,7 @@ def measure_fer(count: int) -> dict:
     def process(jpeg: bytes):
         return detector.detect_emotions(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR))
 
-    return summary(*time_each(process, frames(count)))
+    return time_each(process, frames(count))
 
 
 def ensure_fer_venv() -> Path:
@@ -96,7 +97,8 @@ def ensure_fer_venv() -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--frames", type=int, default=300, help="frames per side, over all rounds")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", metavar="OUT")
     parser.add_argument("--side", choices=["fer"], help=argparse.SUPPRESS)  # internal: run one side
     args = parser.parse_args()
@@ -106,13 +108,22 @@ def main() -> None:
         return
 
     python = ensure_fer_venv()
-    ours = measure_ours(args.frames)
     environment = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    run = subprocess.run([str(python), __file__, "--side", "fer", "--frames", str(args.frames)],
-                         check=True, capture_output=True, text=True, env=environment, cwd=ROOT)
-    fer = json.loads(run.stdout.strip().splitlines()[-1])
+    per_round = max(WARM_UP, args.frames // args.rounds)
+    sides: dict[str, tuple[list[float], list[int]]] = {"ours": ([], []), "fer": ([], [])}
+    for _ in range(args.rounds):
+        for name in sides:
+            if name == "ours":
+                durations, faces = measure_ours(per_round)
+            else:
+                run = subprocess.run([str(python), __file__, "--side", "fer", "--frames", str(per_round)],
+                                     check=True, capture_output=True, text=True, env=environment, cwd=ROOT)
+                durations, faces = json.loads(run.stdout.strip().splitlines()[-1])
+            sides[name][0].extend(durations)
+            sides[name][1].extend(faces)
+    ours, fer = summary(*sides["ours"]), summary(*sides["fer"])
     figures = {
-        "frames": args.frames, "frame_size": "640x480 JPEG, one face",
+        "frames": per_round * args.rounds, "rounds": args.rounds, "frame_size": "640x480 JPEG, one face",
         "moodlens": ours, "fer": {**fer, "version": FER_VERSION},
         "ratio_fer_over_moodlens": round(fer["frame_ms_median"] / ours["frame_ms_median"], 2),
         "cpu_count": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2),

@@ -27,7 +27,6 @@ def videos(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            video_services.check_size(data["video"].size)
             options = video_services.VideoOptions(every=data["every"], max_seconds=data["max_seconds"],
                                                   keep_file=data["keep_file"])
             video_services.receive_video(user=request.user, upload=data["video"], options=options)
