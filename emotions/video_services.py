@@ -31,6 +31,7 @@ from emotions.recognition.video import (
     VideoFrame,
     VideoInfo,
     analyse_video,
+    clock,
     frames_in_span,
     probe_video,
 )
@@ -90,8 +91,8 @@ def check_video(path: Path, options: VideoOptions) -> VideoInfo:
     info = probe_video(path, max_pixels=settings.VIDEO_MAX_PIXELS)
     span = info.duration_seconds if options.max_seconds is None else min(info.duration_seconds, options.max_seconds)
     if span > settings.VIDEO_MAX_SECONDS:
-        raise VideoError(f"the video lasts {span / 60:.0f} minutes; at most {settings.VIDEO_MAX_SECONDS / 60:.0f} "
-                         "minutes can be analysed (choose a maximum duration)")
+        raise VideoError(f"the video lasts {clock(span)}; at most {clock(settings.VIDEO_MAX_SECONDS)} can be "
+                         "analysed (choose a maximum duration)")
     return info
 
 

@@ -226,6 +226,11 @@ VIDEO_UPLOAD_DIR = Path(os.environ.get("VIDEO_UPLOAD_DIR", VAR_DIR / "videos")) 
 # Celery queue of video jobs (empty: the default queue, shared with training jobs, which take hours;
 # give videos a worker of their own with `celery -A fer_site worker -Q videos` and VIDEO_QUEUE=videos).
 VIDEO_QUEUE = os.environ.get("VIDEO_QUEUE", "")
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({  # "kind" and "state" are also training job fields
+    "SessionKindEnum": "emotions.models.CaptureSession.Kind",
+    "TrainingJobKindEnum": "training.models.TrainingJob.Kind",
+    "VideoStateEnum": "emotions.models.VideoAnalysis.State",
+})
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 

@@ -177,11 +177,12 @@ def probe_video(path: str | Path, *, max_pixels: int, max_seconds: float | None 
         raise VideoError("the video has no frames")
     info = VideoInfo(container, width, height, fps, frame_count)
     if max_seconds is not None and info.duration_seconds > max_seconds:
-        raise VideoError(f"the video lasts {_clock(info.duration_seconds)}; the limit is {_clock(max_seconds)}")
+        raise VideoError(f"the video lasts {clock(info.duration_seconds)}; the limit is {clock(max_seconds)}")
     return info
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
+    """"1:02:03" or "2:03": a duration for people."""
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

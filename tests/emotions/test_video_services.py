@@ -90,7 +90,7 @@ def test_a_long_video_is_refused_unless_only_its_start_is_asked_for(recognition_
                                                                      django_capture_on_commit_callbacks):
     settings.VIDEO_MAX_SECONDS = 2
     path = blank_video(tmp_path / "long.webm", 30, fps=10)
-    with pytest.raises(VideoError, match="at most 0 minutes can be analysed"):
+    with pytest.raises(VideoError, match="lasts 0:03; at most 0:02 can be analysed"):
         receive_video(user=user, upload=as_upload(path), options=VideoOptions())
     analysis = receive(user, path, django_capture_on_commit_callbacks, max_seconds=2)
     assert tasks.analyse_video_task(analysis.pk) == "done"
