@@ -261,15 +261,18 @@ def analyse_video(
     last_frame = frames_in_span(info.frame_count, info.fps, max_seconds)
     tracks = FaceTracks()
     tracked = _read_ahead(_track_faces(path, pipeline, info, every=every, last_frame=last_frame), FRAMES_AHEAD)
-    while batch := list(itertools.islice(tracked, CLASSIFY_BATCH_FRAMES)):
-        crops = [crop for _, _, crop in batch]
-        probabilities = pipeline.classifier.classify(np.concatenate(crops))
-        start = 0
-        for index, boxes, crop in batch:
-            results = pipeline.results(boxes, probabilities[start : start + len(crop)])
-            start += len(crop)
-            numbers = tracks.assign(boxes)
-            yield VideoFrame(index, round(index * 1000 / info.fps), list(zip(numbers, results, strict=True)))
+    try:
+        while batch := list(itertools.islice(tracked, CLASSIFY_BATCH_FRAMES)):
+            crops = [crop for _, _, crop in batch]
+            probabilities = pipeline.classifier.classify(np.concatenate(crops))
+            start = 0
+            for index, boxes, crop in batch:
+                results = pipeline.results(boxes, probabilities[start : start + len(crop)])
+                start += len(crop)
+                numbers = tracks.assign(boxes)
+                yield VideoFrame(index, round(index * 1000 / info.fps), list(zip(numbers, results, strict=True)))
+    finally:
+        tracked.close()  # a caller that stops early stops the decoding thread now, not at garbage collection
 
 
 def _track_faces(

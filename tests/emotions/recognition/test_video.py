@@ -178,3 +178,12 @@ def test_read_ahead_passes_errors_and_stops_its_thread_when_closed():
     items.close()
     assert threading.active_count() == before
     assert len(produced) <= 5 + 3 + 1  # never more than `size` ahead
+
+
+def test_stopping_early_stops_the_decoding_thread(pipeline, face_mp4):
+    before = threading.active_count()
+    frames = analyse_video(face_mp4, pipeline, probe_video(face_mp4, max_pixels=LIMIT))
+    assert next(frames).index == 0
+    assert threading.active_count() == before + 1
+    frames.close()
+    assert threading.active_count() == before
