@@ -20,6 +20,8 @@ import numpy as np
 
 Box = tuple[int, int, int, int]
 """x, y, width, height in pixels of the frame the detector was given."""
+Candidate = tuple[int, int, int, int, int, int]
+"""Where a coarse pass saw something face-like: left, top, right, bottom, smallest and largest side."""
 
 HAAR_CASCADE_FILE = "haarcascade_frontalface_default.xml"
 HAAR_WINDOW = 24  # the cascade's training window: it cannot see faces smaller than this
@@ -168,7 +170,16 @@ class HaarFaceDetector:
             return self._search(gray, min_face=min_face, max_face=max_face, min_neighbors=self.follow_min_neighbors)
         if min_face or max_face:
             return self._search(gray, min_face=min_face, max_face=max_face)
-        candidates = self._candidates(gray)
+        return self.confirm(gray, self.propose(gray))
+
+    def propose(self, image: np.ndarray) -> list[Candidate]:
+        """The first half of a whole-image search: the coarse pass's candidate regions, for `confirm`
+        on this image or, as the stream tracker does to spread the cost, on the next frame."""
+        return self._candidates(to_gray(image))
+
+    def confirm(self, image: np.ndarray, candidates: list[Candidate]) -> list[Box]:
+        """The second half: the faces that the fine search finds around `candidates`."""
+        gray = to_gray(image)
         if len(candidates) > HAAR_MAX_CANDIDATES:
             return self._search(gray)
         boxes: list[Box] = []
@@ -186,7 +197,7 @@ class HaarFaceDetector:
                     boxes.append(box)
         return boxes
 
-    def _candidates(self, gray: np.ndarray) -> list[tuple[int, int, int, int, int, int]]:
+    def _candidates(self, gray: np.ndarray) -> list[Candidate]:
         """Where the coarse pass saw something face-like, in frame pixels: for each group of
         overlapping raw windows, the rectangle covering them (left, top, right, bottom) and the
         sides of the smallest and largest window."""

@@ -160,8 +160,11 @@ class StreamTracker:
     box (`SEARCH_MARGIN`), at sizes near its last size (`SIZE_RANGE`): a small search. Every
     `redetect_every` frames, and in any frame where a followed face is not found again, the whole
     frame is searched as well, so faces that appear are found within `redetect_every` frames and a
-    lost face costs no more than a frame without tracking. A face counts only where the detector
-    finds it in the current frame: nothing is carried over on faith, so no stale or false boxes.
+    lost face costs no more than a frame without tracking. With a detector that searches in two
+    halves (Haar's `propose`/`confirm`), the periodic search is spread over two frames (the coarse
+    pass in one, the fine search around its candidates in the next), so that no frame pays for a
+    whole search unless a face was lost. A face counts only where the detector finds it in the
+    current frame: nothing is carried over on faith, so no stale or false boxes.
 
     Not thread-safe: a session processes its frames one after the other.
     """
@@ -175,10 +178,12 @@ class StreamTracker:
         self.frame_shape: tuple[int, ...] = ()
         self.frames_since_full_search = 0
         self.full_searches = 0
+        self.pending: list | None = None  # candidates proposed in the previous frame, confirmed in this one
 
     def reset(self) -> None:
         self.tracked = []
         self.frames_since_full_search = 0
+        self.pending = None
 
     def process(self, image_bytes: bytes) -> list[FaceResult]:
         """Faces and emotions in the next JPEG/PNG frame of the session."""
@@ -193,18 +198,36 @@ class StreamTracker:
         if image.shape[:2] != self.frame_shape:  # a new capture size: old boxes mean nothing here
             self.reset()
             self.frame_shape = image.shape[:2]
+        detector = self.pipeline.detector
         followed = [box for box in (self._search_near(image, box) for box in self.tracked) if box is not None]
         lost_one = len(followed) < len(self.tracked)
-        due = self.frames_since_full_search + 1 >= self.redetect_every
-        if not self.tracked or lost_one or due:
-            boxes = merge_boxes(self.pipeline.detector.detect(image), followed)
-            self.frames_since_full_search = 0
-            self.full_searches += 1
+        # A detector that searches in two halves (Haar: propose, then confirm) spreads the periodic
+        # full search over two frames: the coarse pass one frame before it is due, the fine search
+        # around its candidates in the frame it is due, so no frame pays for both.
+        spread = self.redetect_every >= 2 and hasattr(detector, "propose") and hasattr(detector, "confirm")
+        if not self.tracked or lost_one:  # something to find now: the whole search in this frame
+            boxes = merge_boxes(detector.detect(image), followed)
+            self._searched()
+        elif self.pending is not None:
+            boxes = merge_boxes(detector.confirm(image, self.pending), followed)
+            self._searched()
+        elif spread and self.frames_since_full_search + 2 >= self.redetect_every:
+            self.pending = detector.propose(image)
+            boxes = merge_boxes(followed, [])
+            self.frames_since_full_search += 1
+        elif not spread and self.frames_since_full_search + 1 >= self.redetect_every:
+            boxes = merge_boxes(detector.detect(image), followed)
+            self._searched()
         else:
             boxes = merge_boxes(followed, [])
             self.frames_since_full_search += 1
         self.tracked = boxes
         return boxes
+
+    def _searched(self) -> None:
+        self.pending = None
+        self.frames_since_full_search = 0
+        self.full_searches += 1
 
     def _search_near(self, image: np.ndarray, box: Box) -> Box | None:
         """The face nearest to `box` in a padded region around it, or None if it is not there."""
