@@ -18,8 +18,14 @@ class EndReason(models.TextChoices):
 
 
 class CaptureSession(models.Model):
-    """One webcam session of one user: from connect to stop, across reconnects that resume it."""
+    """One webcam session of one user (from connect to stop, across reconnects that resume it), or
+    one analysed video file."""
 
+    class Kind(models.TextChoices):
+        LIVE = "live", "Live"
+        VIDEO = "video", "Video"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.LIVE)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="capture_sessions")
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -60,8 +66,11 @@ class CaptureSession(models.Model):
 
     @property
     def duration_seconds(self) -> float | None:
+        """How long the session lasted; for a video, the part of the video analysed."""
         if self.ended_at is None:
             return None
+        if self.kind == self.Kind.VIDEO and hasattr(self, "video"):
+            return self.video.analysed_seconds
         return (self.ended_at - self.started_at).total_seconds()
 
 
@@ -77,6 +86,8 @@ class Detection(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     emotion = models.CharField(max_length=16, choices=EMOTION_CHOICES)
+    track = models.PositiveIntegerField(null=True, blank=True,
+                                        help_text="video sessions: the same number for the same face across frames")
     angry = models.FloatField()
     disgust = models.FloatField()
     fear = models.FloatField()
@@ -104,3 +115,50 @@ class Detection(models.Model):
     @property
     def scores(self) -> dict[str, float]:
         return {name: getattr(self, name) for name in EMOTIONS}
+
+
+class VideoAnalysis(models.Model):
+    """The video file behind a session of kind `video`: what it is, the options, and how far the
+    analysis has got. Detections are stored on the session as for a live one."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    session = models.OneToOneField(CaptureSession, on_delete=models.CASCADE, related_name="video")
+    file_name = models.CharField(max_length=255, help_text="the name of the file as uploaded")
+    stored_path = models.CharField(max_length=500, blank=True, help_text="where the file is; empty once deleted")
+    keep_file = models.BooleanField(default=False, help_text="keep the file after the analysis")
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    container = models.CharField(max_length=16, blank=True)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    fps = models.FloatField(default=0)
+    frame_count = models.PositiveIntegerField(default=0, help_text="frames in the file, from its header")
+    duration_seconds = models.FloatField(default=0, help_text="length of the whole file")
+    every = models.PositiveIntegerField(default=1, help_text="analyse every Nth frame")
+    max_seconds = models.FloatField(null=True, blank=True, help_text="analyse only this far into the video")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    progress = models.FloatField(default=0, help_text="share of the frames to analyse done, 0 to 1")
+    error = models.TextField(blank=True, help_text="why the analysis failed, for the user")
+    frames_per_second = models.FloatField(null=True, blank=True, help_text="analysis speed: video frames per second")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "video analyses"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(progress__gte=0, progress__lte=1), name="video_progress_0_1"),
+            models.CheckConstraint(condition=models.Q(every__gte=1), name="video_every_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_state_display()})"
+
+    @property
+    def analysed_seconds(self) -> float:
+        if self.max_seconds is None:
+            return self.duration_seconds
+        return min(self.duration_seconds, self.max_seconds)

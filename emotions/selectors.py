@@ -30,6 +30,7 @@ def user_sessions(*, user: AbstractBaseUser) -> QuerySet[CaptureSession]:
     )
     return (
         CaptureSession.objects.filter(user=user)
+        .select_related("video")
         .annotate(face_count=Count("detections"), dominant_emotion=Subquery(dominant))
         .order_by("-started_at", "-id")  # Meta.ordering does not apply to a GROUP BY query
     )

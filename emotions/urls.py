@@ -1,6 +1,6 @@
 from django.urls import path
 
-from emotions import views
+from emotions import video_pages, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -8,6 +8,7 @@ urlpatterns = [
 ]
 urlpatterns += [
     path("live/", views.live, name="live"),
+    path("videos/", video_pages.videos, name="videos"),
     path("history/", views.history, name="history"),
     path("history/<int:session_id>/", views.history_detail, name="history-detail"),
     path("history/<int:session_id>/export.csv", views.history_export_csv, name="history-export-csv"),

@@ -262,6 +262,21 @@ WEBSOCKET_MAX_MESSAGE_BYTES = MAX_FRAME_BYTES * 2
 DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = WEBSOCKET_MAX_MESSAGE_BYTES
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
 
+# --- Video analysis (issue 17) -------------------------------------------------------------------
+VIDEO_MAX_BYTES = env_int("VIDEO_MAX_BYTES", 500 * 1024 * 1024)  # one file sent to POST /api/videos/
+VIDEO_MAX_SECONDS = env_int("VIDEO_MAX_SECONDS", 2 * 3600)  # longest span of a video analysed
+VIDEO_MAX_PIXELS = env_int("VIDEO_MAX_PIXELS", 3840 * 2160)  # a frame with more pixels (8K) is refused
+VIDEO_UPLOAD_DIR = Path(os.environ.get("VIDEO_UPLOAD_DIR", VAR_DIR / "videos"))  # private: never served
+# Celery queue of video jobs (empty: the default queue, shared with training jobs, which take hours;
+# give videos a worker of their own with `celery -A fer_site worker -Q videos` and VIDEO_QUEUE=videos).
+VIDEO_QUEUE = os.environ.get("VIDEO_QUEUE", "")
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update({  # "kind" and "state" are also training job fields
+    "SessionKindEnum": "emotions.models.CaptureSession.Kind",
+    "TrainingJobKindEnum": "training.models.TrainingJob.Kind",
+    "VideoStateEnum": "emotions.models.VideoAnalysis.State",
+})
+
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
 LOGGING = {
     "version": 1,

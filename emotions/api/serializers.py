@@ -33,7 +33,7 @@ class CaptureSessionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CaptureSession
-        fields = ["id", "started_at", "ended_at", "duration_seconds", "model_version", "frames_received",
+        fields = ["id", "kind", "started_at", "ended_at", "duration_seconds", "model_version", "frames_received",
                   "frames_processed", "frames_dropped", "detection_count", "client_info"]
         read_only_fields = fields
 

@@ -22,7 +22,10 @@ def predict_max_pixels() -> int:
 
 @transaction.atomic
 def delete_session(*, session: CaptureSession) -> None:
-    """Delete a session and its detections."""
+    """Delete a session and its detections (and its video file, if it has one)."""
+    from emotions.video_services import delete_file_of
+
+    delete_file_of(session=session)
     session.delete()
 
 

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from emotions.api import views
+from emotions.api import video_views, views
 
 router = SimpleRouter()
 router.register("sessions", views.SessionViewSet, basename="api-session")
@@ -13,4 +13,6 @@ urlpatterns = [
     path("sessions/<int:session_id>/summary/", views.SessionSummaryView.as_view(), name="api-session-summary"),
     path("stats/", views.StatsView.as_view(), name="api-stats"),
     path("predict/", views.PredictView.as_view(), name="api-predict"),
+    path("videos/", video_views.VideoListView.as_view(), name="api-videos"),
+    path("videos/<int:session_id>/", video_views.VideoDetailView.as_view(), name="api-video"),
 ]

@@ -25,7 +25,7 @@ import numpy as np
 
 from emotions.recognition.classify import FACE_SIZE, EmotionClassifier
 from emotions.recognition.decode import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image
-from emotions.recognition.detect import Box, FaceDetector, to_gray
+from emotions.recognition.detect import SAME_FACE_IOU, Box, FaceDetector, overlap, to_gray
 from emotions.recognition.labels import EMOTIONS
 
 # Side of the square crop relative to the longer side of the detector's box, centred on the box.
@@ -37,9 +37,9 @@ FER_CROP_SCALE = 1.0
 
 # Stream tracking: where and how to look for a face again in the next frame.
 REDETECT_EVERY = 10  # frames between full-frame searches (new faces appear within this many frames)
-SEARCH_MARGIN = 0.5  # the search region extends the previous box by this fraction of its side
-SIZE_RANGE = (0.75, 1.35)  # a tracked face may shrink or grow by this much between frames
-SAME_FACE_IOU = 0.3  # boxes overlapping more than this are one face
+SEARCH_MARGIN = 0.25  # the search region extends the previous box by this fraction of its side (a face
+# moves a few pixels between frames; a wider region costs more on every frame, a loss costs one full search)
+SIZE_RANGE = (0.85, 1.2)  # a tracked face may shrink or grow by this much between frames
 
 
 @dataclass(frozen=True)
@@ -68,16 +68,6 @@ def crop_face(gray: np.ndarray, box: Box, *, crop_scale: float = FER_CROP_SCALE)
     if pad_top or pad_left or pad_bottom or pad_right:
         inside = cv2.copyMakeBorder(inside, pad_top, pad_bottom, pad_left, pad_right, cv2.BORDER_REPLICATE)
     return cv2.resize(inside, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_AREA)
-
-
-def overlap(first: Box, second: Box) -> float:
-    """Intersection over union of two boxes."""
-    left, top = max(first[0], second[0]), max(first[1], second[1])
-    right = min(first[0] + first[2], second[0] + second[2])
-    bottom = min(first[1] + first[3], second[1] + second[3])
-    intersection = max(0, right - left) * max(0, bottom - top)
-    union = first[2] * first[3] + second[2] * second[3] - intersection
-    return intersection / union if union else 0.0
 
 
 def merge_boxes(preferred: list[Box], others: list[Box]) -> list[Box]:
@@ -141,9 +131,19 @@ class RecognitionPipeline:
         """Crop the faces at `boxes` and classify them in one batch."""
         if not boxes:
             return []
+        return self.results(boxes, self.classifier.classify(self.crop_faces(image, boxes)))
+
+    @staticmethod
+    def crop_faces(image: np.ndarray, boxes: list[Box]) -> np.ndarray:
+        """The 48x48 faces at `boxes`, (N, 48, 48) uint8, ready for `EmotionClassifier.classify`."""
+        if not boxes:
+            return np.zeros((0, FACE_SIZE, FACE_SIZE), np.uint8)
         gray = to_gray(image)
-        crops = np.stack([crop_face(gray, box) for box in boxes])
-        probabilities = self.classifier.classify(crops)
+        return np.stack([crop_face(gray, box) for box in boxes])
+
+    @staticmethod
+    def results(boxes: list[Box], probabilities: np.ndarray) -> list[FaceResult]:
+        """One `FaceResult` per box from the classifier's rows of probabilities."""
         results = []
         for box, row in zip(boxes, probabilities, strict=True):
             scores = {emotion: float(value) for emotion, value in zip(EMOTIONS, row, strict=True)}
@@ -162,8 +162,11 @@ class StreamTracker:
     box (`SEARCH_MARGIN`), at sizes near its last size (`SIZE_RANGE`): a small search. Every
     `redetect_every` frames, and in any frame where a followed face is not found again, the whole
     frame is searched as well, so faces that appear are found within `redetect_every` frames and a
-    lost face costs no more than a frame without tracking. A face counts only where the detector
-    finds it in the current frame: nothing is carried over on faith, so no stale or false boxes.
+    lost face costs no more than a frame without tracking. With a detector that searches in two
+    halves (Haar's `propose`/`confirm`), the periodic search is spread over two frames (the coarse
+    pass in one, the fine search around its candidates in the next), so that no frame pays for a
+    whole search unless a face was lost. A face counts only where the detector finds it in the
+    current frame: nothing is carried over on faith, so no stale or false boxes.
 
     Not thread-safe: a session processes its frames one after the other.
     """
@@ -177,10 +180,12 @@ class StreamTracker:
         self.frame_shape: tuple[int, ...] = ()
         self.frames_since_full_search = 0
         self.full_searches = 0
+        self.pending: list | None = None  # candidates proposed in the previous frame, confirmed in this one
 
     def reset(self) -> None:
         self.tracked = []
         self.frames_since_full_search = 0
+        self.pending = None
 
     def process(self, image_bytes: bytes) -> list[FaceResult]:
         """Faces and emotions in the next JPEG/PNG frame of the session."""
@@ -188,21 +193,43 @@ class StreamTracker:
 
     def process_frame(self, image: np.ndarray) -> list[FaceResult]:
         """Faces and emotions in the next decoded frame of the session."""
+        return self.pipeline.classify_boxes(image, self.track(image))
+
+    def track(self, image: np.ndarray) -> list[Box]:
+        """The face boxes of the next decoded frame of the session (detection only)."""
         if image.shape[:2] != self.frame_shape:  # a new capture size: old boxes mean nothing here
             self.reset()
             self.frame_shape = image.shape[:2]
+        detector = self.pipeline.detector
         followed = [box for box in (self._search_near(image, box) for box in self.tracked) if box is not None]
         lost_one = len(followed) < len(self.tracked)
-        due = self.frames_since_full_search + 1 >= self.redetect_every
-        if not self.tracked or lost_one or due:
-            boxes = merge_boxes(self.pipeline.detector.detect(image), followed)
-            self.frames_since_full_search = 0
-            self.full_searches += 1
+        # A detector that searches in two halves (Haar: propose, then confirm) spreads the periodic
+        # full search over two frames: the coarse pass one frame before it is due, the fine search
+        # around its candidates in the frame it is due, so no frame pays for both.
+        spread = self.redetect_every >= 2 and hasattr(detector, "propose") and hasattr(detector, "confirm")
+        if not self.tracked or lost_one:  # something to find now: the whole search in this frame
+            boxes = merge_boxes(detector.detect(image), followed)
+            self._searched()
+        elif self.pending is not None:
+            boxes = merge_boxes(detector.confirm(image, self.pending), followed)
+            self._searched()
+        elif spread and self.frames_since_full_search + 2 >= self.redetect_every:
+            self.pending = detector.propose(image)
+            boxes = merge_boxes(followed, [])
+            self.frames_since_full_search += 1
+        elif not spread and self.frames_since_full_search + 1 >= self.redetect_every:
+            boxes = merge_boxes(detector.detect(image), followed)
+            self._searched()
         else:
             boxes = merge_boxes(followed, [])
             self.frames_since_full_search += 1
         self.tracked = boxes
-        return self.pipeline.classify_boxes(image, boxes)
+        return boxes
+
+    def _searched(self) -> None:
+        self.pending = None
+        self.frames_since_full_search = 0
+        self.full_searches += 1
 
     def _search_near(self, image: np.ndarray, box: Box) -> Box | None:
         """The face nearest to `box` in a padded region around it, or None if it is not there."""

@@ -16,6 +16,8 @@ PATHS = {
     "/api/sessions/{session_id}/summary/": {"get"},
     "/api/stats/": {"get"},
     "/api/predict/": {"post"},
+    "/api/videos/": {"get", "post"},
+    "/api/videos/{session_id}/": {"get"},
     "/api/models/": {"get"},
     "/api/models/{id}/": {"get"},
     "/api/models/{id}/activate/": {"post"},

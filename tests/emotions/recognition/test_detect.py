@@ -108,3 +108,38 @@ def test_yunet_finds_no_face_in_noise(yunet):
 def test_yunet_refuses_a_missing_model(tmp_path):
     with pytest.raises(FileNotFoundError, match="YuNet model not found"):
         YuNetFaceDetector(tmp_path / "missing.onnx")
+
+
+@pytest.mark.parametrize(("left", "top", "side"), [(110, 30, 420), (0, 0, 480), (250, 120, 350), (20, 90, 380)])
+def test_haar_two_pass_search_finds_what_a_fine_search_of_the_whole_frame_finds(haar, astronaut, left, top, side):
+    from emotions.recognition.pipeline import overlap
+
+    gray = cv2.cvtColor(place_in_frame(astronaut, left, top, side=side), cv2.COLOR_BGR2GRAY)
+    (fine,) = haar._search(gray)
+    (two_pass,) = haar.detect(gray)
+    assert overlap(fine, two_pass) > 0.6
+
+
+def test_haar_coarse_pass_only_proposes_regions(haar):
+    from skimage import data
+
+    coins = data.coins()
+    assert haar._candidates(coins)  # textures the coarse pass cannot tell from faces...
+    assert haar.detect(coins) == []  # ...which the fine search then refuses
+
+
+def test_haar_finds_two_faces_in_one_frame(haar, astronaut):
+    frame = place_in_frame(astronaut, 0, 60, side=330)
+    frame = place_in_frame(astronaut, 310, 60, side=330, frame=frame)
+    assert len(haar.detect(frame)) == 2
+
+
+def test_haar_following_search_finds_no_face_where_there_is_none(haar):
+    from skimage import data
+
+    noise = np.random.default_rng(2).integers(0, 256, (480, 640), dtype=np.uint8)
+    images = [noise, *(getattr(data, name)() for name in ("chelsea", "coffee", "rocket", "coins", "camera"))]
+    for image in images:
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+        for side in (48, 80, 120):  # the sizes a tracker asks for, over the whole image
+            assert haar.detect(gray, min_face=round(side * 0.85), max_face=round(side * 1.2)) == []

@@ -204,3 +204,40 @@ def test_stream_survives_a_change_of_frame_size(pipeline, portrait):
     (result,) = tracker.process_frame(compose([(portrait, 50, 50)]))
     x, y = centre(result.box)
     assert abs(x - (50 + PORTRAIT_FACE_CENTRE[0])) < 15 and abs(y - (50 + PORTRAIT_FACE_CENTRE[1])) < 15
+
+
+def test_stream_spreads_the_periodic_full_search_over_two_frames(classifier, portrait):
+    from emotions.recognition import HaarFaceDetector
+
+    calls: list[tuple[int, str]] = []
+
+    class Recording(HaarFaceDetector):
+        inside_detect = False
+
+        def detect(self, image, *, min_face=None, max_face=None):
+            if min_face is None and max_face is None:
+                calls.append((frame, "detect"))
+            self.inside_detect = True
+            try:
+                return super().detect(image, min_face=min_face, max_face=max_face)
+            finally:
+                self.inside_detect = False
+
+        def propose(self, image):
+            if not self.inside_detect:
+                calls.append((frame, "propose"))
+            return super().propose(image)
+
+        def confirm(self, image, candidates):
+            if not self.inside_detect:
+                calls.append((frame, "confirm"))
+            return super().confirm(image, candidates)
+
+    tracker = RecognitionPipeline(Recording(), classifier).new_stream(redetect_every=10)
+    for frame in range(31):
+        assert len(tracker.process_frame(compose([(portrait, 40 + frame, 60)]))) == 1, frame
+    whole = [call for call in calls if call[1] == "detect"]
+    assert whole == [(0, "detect")]  # the first frame searches everything at once: nothing to follow yet
+    assert [call for call in calls if call[1] != "detect"] == [
+        (9, "propose"), (10, "confirm"), (19, "propose"), (20, "confirm"), (29, "propose"), (30, "confirm")]
+    assert tracker.full_searches == 4
