@@ -32,7 +32,8 @@ load soak "$ASGI_URL" 20 100
 
 # Live latency while a retraining job runs on the training worker of the same machine.
 load training-before "$URL" 20 "$SECONDS_PER_RUN"
-job=$("$PY" manage.py shell -c "
+# The job goes to the training worker's queue, as the web processes send it (make prod: "training").
+job=$(TRAINING_QUEUE=${TRAINING_QUEUE:-training} "$PY" manage.py shell -c "
 from django.conf import settings
 from training import services
 job = services.create_retrain_job(architecture='fernet_deep', epochs=1, dataset=settings.FER2013_PATH,

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import time
 import uuid
 import weakref
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
@@ -25,6 +27,7 @@ from emotions.models import EndReason
 from emotions.recognition import InvalidImageError, StreamTracker
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Recognition is CPU-bound: one thread per core, shared by all connections of the process.
 EXECUTOR = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="recognition")
@@ -37,6 +40,7 @@ MODEL_UNAVAILABLE = 4503  # close code: the server cannot classify (no model)
 SESSION_TAKEN_OVER = 4409  # close code: another connection resumed this session, or it was ended meanwhile
 TOO_MANY_BAD_MESSAGES = 4400  # close code: more than LIVE_MAX_BAD_MESSAGES refused messages in a row
 TOO_MANY_SOCKETS = 4429  # close code: the user already has MAX_LIVE_SOCKETS_PER_USER live sockets open
+SESSION_UNAVAILABLE = 4502  # close code: the session could not be opened (database down); reconnect later
 
 # Sessions being closed: their writes outlive the connection (and a server's cancel of it).
 _closing: set[asyncio.Task] = set()
@@ -76,6 +80,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.frame_lock = asyncio.Lock()  # a stream handles its frames one after the other
         self.flush_lock = asyncio.Lock()
         self.watcher: asyncio.Task | None = None
+        self.closing = asyncio.Event()  # set at disconnect: the watcher finishes its write and stops
         self.in_group = False
         self.bad_messages = BadMessageCounter(settings.LIVE_MAX_BAD_MESSAGES)
         await self.accept()
@@ -90,15 +95,24 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.close(code=MODEL_UNAVAILABLE)
             return
         await self.join_group()
-        await self.start_session({}, resume_id=self.requested_resume_id())
+        try:
+            await self.start_session({}, resume_id=self.requested_resume_id())
+        except Exception:
+            logger.exception("a live session could not be opened")
+            await self.send_json({"type": "error", "error": "the server cannot open a session now; retrying"})
+            await self.release_socket_slot()
+            self.stream = None  # nothing to end at disconnect
+            await self.close(code=SESSION_UNAVAILABLE)
+            return
         self.watcher = asyncio.create_task(self.watch_connection())
 
     async def disconnect(self, code: int) -> None:
         await self.release_socket_slot()
         if self.stream is None:  # refused, or closed before the model was ready: nothing to end
             return
-        if self.watcher is not None:
-            self.watcher.cancel()
+        if self.watcher is not None:  # stopped, not cancelled: a write it has begun must not be dropped
+            self.closing.set()
+            await self.watcher
         if self.in_group:
             try:
                 await self.channel_layer.group_discard(RECOGNITION_GROUP, self.channel_name)
@@ -265,10 +279,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=CLOSE_TIMEOUT)
-        closing = asyncio.create_task(self.close_session(recorder, reason=reason))
-        _closing.add(closing)
-        closing.add_done_callback(_closing.discard)
-        await asyncio.shield(closing)
+        await asyncio.shield(detach(self.close_session(recorder, reason=reason)))
         if notify:
             await self.send_json({
                 "type": "stopped", "id": recorder.session.pk, "frames": recorder.received,
@@ -278,7 +289,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def close_session(self, recorder: services.SessionRecorder, *, reason: str) -> None:
         deadline = time.monotonic() + settings.SESSION_WRITE_RETRY_SECONDS
         try:
-            await self.write_until_done(recorder, deadline=deadline)
+            await self.write_until_done(recorder, deadline=deadline)  # counts its losses itself
             end = partial(services.end_session, session=recorder.session, connection=self.connection_id, reason=reason)
             await retry_until(database_sync_to_async(end), deadline=deadline, what="ending a session")
         except asyncio.CancelledError:
@@ -310,48 +321,54 @@ class LiveConsumer(AsyncWebsocketConsumer):
                     recorder.put_back(batch)
                     raise
 
-    async def write_until_done(self, recorder: services.SessionRecorder, *, deadline: float) -> None:
-        """Retry the recorder's writes until they succeed or `deadline` passes; then count the loss."""
+    async def write_until_done(self, recorder: services.SessionRecorder, *, deadline: float) -> bool:
+        """Retry the recorder's writes until they succeed or `deadline` passes; then count the loss
+        (on the session if the database allows, in the log always). Returns whether all was written."""
         try:
             await retry_until(partial(self.flush, recorder), deadline=deadline, what="writing detections")
+            return True
         except Exception:
             lost = recorder.pending_detections
             logger.error("session %s: gave up writing after %.0f s: %d answered detection(s) lost",
                          recorder.session.pk, settings.SESSION_WRITE_RETRY_SECONDS, lost)
             if lost:
                 count = partial(services.count_lost_detections, session_id=recorder.session.pk, lost=lost)
-                await database_sync_to_async(count)()
-            raise
+                with contextlib.suppress(Exception):
+                    await database_sync_to_async(count)()
+            return False
 
     async def watch_connection(self) -> None:
         """Every `FLUSH_INTERVAL`: retry failed writes, note the broker's state; every
         `SESSION_KEEPALIVE_SECONDS`, tell the database this connection is alive."""
         last_keepalive = time.monotonic()
         while True:
-            await asyncio.sleep(FLUSH_INTERVAL)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.closing.wait(), FLUSH_INTERVAL)
+            if self.closing.is_set():  # disconnect writes what is left
+                return
             recorder = self.recorder
             if recorder is None:
                 continue
-            if recorder.pending_detections:
-                await self.write_pending(recorder)
-            await self.watch_broker()
-            if time.monotonic() - last_keepalive >= settings.SESSION_KEEPALIVE_SECONDS:
-                last_keepalive = time.monotonic()
-                try:
+            try:
+                if recorder.pending_detections:
+                    await self.write_pending(recorder)
+                await self.watch_broker()
+                if time.monotonic() - last_keepalive >= settings.SESSION_KEEPALIVE_SECONDS:
+                    last_keepalive = time.monotonic()
                     owned = await database_sync_to_async(services.keep_session_alive)(
                         session_id=recorder.session.pk, connection=self.connection_id
                     )
-                except Exception as error:
-                    logger.warning("session %s: keep-alive failed: %s", recorder.session.pk, error)
-                    continue
-                if not owned and self.recorder is recorder:
-                    await self.give_up_session(recorder)
+                    if not owned and self.recorder is recorder:
+                        await self.give_up_session(recorder)
+            except Exception:  # the next round tries again; the socket goes on
+                logger.exception("session %s: checking the connection failed", recorder.session.pk)
 
     async def give_up_session(self, recorder: services.SessionRecorder) -> None:
         """Another connection resumed the session, or it was ended: this one stops recording it."""
         logger.warning("session %s is no longer this connection's; closing it", recorder.session.pk)
-        await self.write_pending(recorder)
         self.recorder = None
+        deadline = time.monotonic() + settings.SESSION_WRITE_RETRY_SECONDS
+        detach(self.write_until_done(recorder, deadline=deadline))  # its answered faces are still written
         await self.send_json({"type": "error", "error": "this session continues in another connection"})
         await self.close(code=SESSION_TAKEN_OVER)
 
@@ -375,6 +392,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             if self.in_group:
                 await self.send_json({"type": "notice", "level": "ok",
                                       "notice": "the message broker is back: model updates resume"})
+                # A model activated during the outage was announced to nobody: catch up from the registry.
+                label = await database_sync_to_async(services.follow_active_model)()
+                await self.send_json({"type": "model", "label": label})
         elif not available and self.in_group:
             self.in_group = False
             await self.send_json({"type": "notice", "level": "warning", "notice": (
@@ -450,7 +470,15 @@ def batch_writer() -> BatchWriter:
     return writer
 
 
-async def retry_until(call, *, deadline: float, what: str) -> Any:
+def detach(coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task:
+    """Run `coroutine` in a task that outlives the connection (kept referenced until done)."""
+    task = asyncio.create_task(coroutine)
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+    return task
+
+
+async def retry_until(call: Callable[[], Awaitable[T]], *, deadline: float, what: str) -> T:
     """Await `call()` until it succeeds, pausing longer after each failure; re-raise its last
     error once `deadline` (a `time.monotonic()` value) has passed."""
     delay = 0.25

@@ -184,7 +184,10 @@ def sign_in(base_url: str, username: str, password: str, timeout: float = 30) ->
     form = urllib.parse.urlencode({
         "username": username, "password": password, "csrfmiddlewaretoken": token.group(1), "next": "/live/",
     }).encode()
-    request = urllib.request.Request(login_url, data=form, headers={"Referer": login_url})
+    parts = urllib.parse.urlsplit(login_url)  # as a browser does: Django's CSRF check compares Origin and Host
+    request = urllib.request.Request(login_url, data=form, headers={
+        "Referer": login_url, "Origin": f"{parts.scheme}://{parts.netloc}",
+    })
     with opener.open(request, timeout=timeout) as response:
         if urllib.parse.urlsplit(response.geturl()).path == LOGIN_PATH:
             raise LoadTestError(f"login refused for {username!r}")

@@ -70,6 +70,12 @@ def activate_model(*, model_dir: str | Path) -> bool:
         return True
 
 
+def follow_active_model() -> str:
+    """Switch to the registry's active model if another one is in use; returns its label."""
+    recognizer.follow_registry()
+    return current_model_label()
+
+
 def open_stream() -> StreamTracker:
     """Per-connection tracking state on the process's pipeline (loads the model at first use)."""
     return recognizer.get_pipeline().new_stream()

@@ -21,6 +21,7 @@
     4429: "You have too many live sessions open (other tabs or devices). Close one, then press Start again.",
     4400: "The server closed the connection after too many messages it could not use. Reload the page.",
     4409: "This session continues in another tab or window.",
+    // 4502 (the server could not open the session, e.g. its database is down) is not final: reconnect.
   };
 
   const $ = (id) => document.getElementById(id);
@@ -128,6 +129,8 @@
     const socket = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}${resume}`);
     socket.binaryType = "arraybuffer";
     state.socket = socket;
+    state.nextFrame = 0; // the server numbers frames per connection, a resumed session's too
+    state.inFlight.clear();
     state.sessionActive = false;
     if (!state.reconnects) setStatus("connecting", "Connecting to the server…");
     socket.addEventListener("open", () => {
