@@ -72,3 +72,24 @@ def test_the_admin_says_the_queue_is_down(staff, client, data_root, monkeypatch)
     }, follow=True)
     assert response.status_code == 200
     assert "training queue is unavailable" in response.content.decode()
+
+
+def test_with_redis_down_the_api_still_answers_that_the_queue_is_down(data_root, shared_database, tmp_path):
+    """Everything Redis serves is down (cache for the throttles, broker): a clear 503, not a 500."""
+    script = (
+        "import django; django.setup()\n"
+        "from django.contrib.auth import get_user_model\n"
+        "from rest_framework.test import APIClient\n"
+        "admin = get_user_model().objects.create_superuser('queue-admin', 'a@example.com', 'x' * 20)\n"
+        "api = APIClient(); api.force_authenticate(admin)\n"
+        "response = api.post('/api/jobs/', {'kind': 'retrain', 'architecture': 'tiny', 'epochs': 1,\n"
+        f"                   'dataset': {str(data_root / 'faces.npz')!r}}}, format='json')\n"
+        "print(response.status_code, response.json()['detail'][:40])\n"
+    )
+    env = {**os.environ, "DATABASE_URL": shared_database, "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0",
+           "TRAINING_DATA_ROOTS": str(data_root), "TRAINING_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
+           "DJANGO_SETTINGS_MODULE": "fer_site.settings", "ALLOWED_HOSTS": "testserver"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
+                            cwd=django_settings.BASE_DIR)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().startswith("503 The training queue is unavailable")
