@@ -37,11 +37,13 @@ class CaptureSession(models.Model):
     last_seen_at = models.DateTimeField(
         null=True, blank=True, help_text="last write or keep-alive of its live connection; stale ones are swept"
     )
-    end_reason = models.CharField(max_length=12, choices=EndReason.choices, blank=True)
-    connection = models.CharField(max_length=32, blank=True, help_text="the live connection that owns it now")
-    reconnects = models.PositiveIntegerField(default=0, help_text="times a new connection resumed it")
+    # Database defaults too: the code running during an upgrade inserts sessions without these columns.
+    end_reason = models.CharField(max_length=12, choices=EndReason.choices, blank=True, default="", db_default="")
+    connection = models.CharField(max_length=32, blank=True, default="", db_default="",
+                                  help_text="the live connection that owns it now")
+    reconnects = models.PositiveIntegerField(default=0, db_default=0, help_text="times a new connection resumed it")
     detections_lost = models.PositiveIntegerField(
-        default=0, help_text="detections answered but never written (the database stayed down)"
+        default=0, db_default=0, help_text="detections answered but never written (the database stayed down)"
     )
 
     class Meta:

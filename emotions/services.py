@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
-from django.db.models.functions import Greatest
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from emotions import recognizer
@@ -201,8 +201,11 @@ def sweep_stale_sessions(*, stale_seconds: int | None = None) -> int:
     `SESSION_STALE_SECONDS`): their process died, so nobody else will. Returns how many."""
     stale_seconds = settings.SESSION_STALE_SECONDS if stale_seconds is None else stale_seconds
     horizon = timezone.now() - timedelta(seconds=stale_seconds)
-    swept = CaptureSession.objects.filter(ended_at__isnull=True, last_seen_at__lt=horizon).update(
-        ended_at=Greatest(F("last_seen_at"), F("started_at")), end_reason=EndReason.SWEPT, connection=""
+    last_sign = Coalesce(F("last_seen_at"), F("started_at"))  # sessions from before keep-alives: their start
+    swept = (
+        CaptureSession.objects.filter(kind=CaptureSession.Kind.LIVE, ended_at__isnull=True)
+        .alias(last_sign=last_sign).filter(last_sign__lt=horizon)
+        .update(ended_at=Greatest(last_sign, F("started_at")), end_reason=EndReason.SWEPT, connection="")
     )
     if swept:
         logger.warning("ended %d live session(s) not seen for %d s", swept, stale_seconds)

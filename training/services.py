@@ -396,8 +396,8 @@ class Heartbeat:
     """Stamps the running job's `heartbeat_at` every `TRAINING_HEARTBEAT_SECONDS` from a thread,
     so that a lost worker is noticed within `TRAINING_HEARTBEAT_TIMEOUT` however long an epoch takes."""
 
-    def __init__(self, job_id: int) -> None:
-        self.job_id = job_id
+    def __init__(self, job_id: int, attempt: int) -> None:
+        self.job_id, self.attempt = job_id, attempt
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self.beat, name=f"heartbeat-job-{job_id}", daemon=True)
 
@@ -413,14 +413,17 @@ class Heartbeat:
         try:
             while not self.stopped.wait(settings.TRAINING_HEARTBEAT_SECONDS):
                 try:
-                    TrainingJob.objects.filter(
-                        pk=self.job_id, state=TrainingJob.State.RUNNING, worker_pid=os.getpid()
+                    TrainingJob.objects.filter(  # only while this run owns the job (not taken over)
+                        pk=self.job_id, state=TrainingJob.State.RUNNING, worker_pid=os.getpid(), attempts=self.attempt
                     ).update(heartbeat_at=timezone.now())
                 except DatabaseError as error:
                     logger.warning("heartbeat of training job %s failed: %s", self.job_id, error)
                     connections.close_all()  # this thread's; the next beat opens a new one
         finally:
             connections.close_all()
+
+
+MAX_UNTAKEN_REQUEUES = 3  # re-queues of a lost job that no worker took before it is failed
 
 
 def recover_lost_jobs() -> list[TrainingJob]:
@@ -438,6 +441,10 @@ def recover_lost_jobs() -> list[TrainingJob]:
             if locked.cancel_requested:
                 _finish(locked.pk, TrainingJob.State.CANCELLED,
                         line=f"cancelled: its worker {locked.worker} was lost (no heartbeat since {since})")
+            elif locked.dispatch - locked.attempts >= MAX_UNTAKEN_REQUEUES:
+                _finish(locked.pk, TrainingJob.State.FAILED, error=(
+                    f"its worker {locked.worker} was lost and no worker took the job after "
+                    f"{MAX_UNTAKEN_REQUEUES} re-queues: are the training workers running?"))
             else:
                 logger.warning("Training job %s lost its worker %s: queued again", locked.name, locked.worker)
                 _update(locked.pk, heartbeat_at=locked.heartbeat_at,
@@ -455,7 +462,7 @@ def run_job(job_id: int, *, dispatch: int, worker: str = "") -> TrainingJob | No
     if job is None:
         return None
     try:
-        with Heartbeat(job.pk):
+        with Heartbeat(job.pk, job.attempts):
             if job.kind == TrainingJob.Kind.RETRAIN:
                 return _run_retrain(job, resume=resume)
             return _run_evaluate(job)

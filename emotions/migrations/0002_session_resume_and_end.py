@@ -15,17 +15,17 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='capturesession',
             name='connection',
-            field=models.CharField(blank=True, help_text='the live connection that owns it now', max_length=32),
+            field=models.CharField(blank=True, db_default='', default='', help_text='the live connection that owns it now', max_length=32),
         ),
         migrations.AddField(
             model_name='capturesession',
             name='detections_lost',
-            field=models.PositiveIntegerField(default=0, help_text='detections answered but never written (the database stayed down)'),
+            field=models.PositiveIntegerField(db_default=0, default=0, help_text='detections answered but never written (the database stayed down)'),
         ),
         migrations.AddField(
             model_name='capturesession',
             name='end_reason',
-            field=models.CharField(blank=True, choices=[('stopped', 'stopped by the user'), ('disconnected', 'connection closed'), ('swept', 'no activity (connection lost)')], max_length=12),
+            field=models.CharField(blank=True, choices=[('stopped', 'stopped by the user'), ('disconnected', 'connection closed'), ('swept', 'no activity (connection lost)')], db_default='', default='', max_length=12),
         ),
         migrations.AddField(
             model_name='capturesession',
@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='capturesession',
             name='reconnects',
-            field=models.PositiveIntegerField(default=0, help_text='times a new connection resumed it'),
+            field=models.PositiveIntegerField(db_default=0, default=0, help_text='times a new connection resumed it'),
         ),
         migrations.AlterField(
             model_name='detection',

@@ -87,3 +87,17 @@ def test_one_write_carries_the_frames_of_several_sessions(user, other_user):
     assert (first.frames_received, first.frames_processed) == (2, 2)
     assert sorted(first.detections.values_list("frame_index", "face_index")) == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert second.detections.count() == 4
+
+
+def test_the_sweep_ends_old_sessions_without_keep_alives_but_leaves_video_analyses(settings):
+    """Sessions from before keep-alives existed (no last_seen_at) are judged by their start; a video
+    session runs as long as its analysis, which has its own state."""
+    settings.SESSION_STALE_SECONDS = 600
+    old = timezone.now() - timedelta(hours=3)
+    orphan = CaptureSessionFactory(started_at=old, last_seen_at=None)
+    video = CaptureSessionFactory(started_at=old, last_seen_at=None, kind=CaptureSession.Kind.VIDEO)
+
+    assert services.sweep_stale_sessions() == 1
+    orphan.refresh_from_db()
+    assert orphan.ended_at == orphan.started_at and orphan.end_reason == "swept"
+    assert CaptureSession.objects.get(pk=video.pk).ended_at is None

@@ -383,8 +383,8 @@ def test_the_heartbeat_stamps_a_running_job_from_its_own_thread(queued, settings
     settings.TRAINING_HEARTBEAT_SECONDS = 0.05
     job = queued()
     old = timezone.now() - timedelta(minutes=10)
-    TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING", worker_pid=os.getpid(), heartbeat_at=old)
-    with services.Heartbeat(job.pk):
+    TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING", worker_pid=os.getpid(), heartbeat_at=old, attempts=1)
+    with services.Heartbeat(job.pk, 1):
         deadline = time.monotonic() + 10
         while TrainingJob.objects.get(pk=job.pk).heartbeat_at == old and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -397,3 +397,17 @@ def test_the_periodic_recovery_task_calls_the_service(queued, settings):
     TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING", worker="celery@old", cancel_requested=True,
                                                  heartbeat_at=timezone.now() - timedelta(minutes=10))
     assert tasks.recover_lost_jobs() == 1
+
+
+def test_a_lost_job_no_worker_takes_is_failed_after_a_few_requeues(queued, settings,
+                                                                   django_capture_on_commit_callbacks):
+    settings.TRAINING_HEARTBEAT_TIMEOUT = 180
+    job = queued()
+    TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING", attempts=1, worker="celery@old",
+                                                 heartbeat_at=timezone.now() - timedelta(minutes=10))
+    with django_capture_on_commit_callbacks(execute=False):
+        for _ in range(services.MAX_UNTAKEN_REQUEUES + 1):  # beat, minute after minute, with no worker up
+            services.recover_lost_jobs()
+    job.refresh_from_db()
+    assert job.state == "FAILED" and "no worker took the job" in job.error
+    assert job.dispatch - job.attempts == services.MAX_UNTAKEN_REQUEUES
