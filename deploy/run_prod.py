@@ -28,7 +28,9 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
 MULTIPART_OVERHEAD = 64 * 1024  # bytes of form fields and boundaries around an uploaded file
-RESTART_DELAY = 1.0  # seconds before a process that exited is started again
+RESTART_DELAY = 1.0  # seconds before a process that exited is started again, doubling up to...
+RESTART_DELAY_MAX = 30.0  # ...this, for a process that keeps exiting (a port taken, say)
+STEADY_SECONDS = 60.0  # a process that ran this long starts again after RESTART_DELAY
 STOP_TIMEOUT = 20.0  # seconds a process gets to stop after SIGTERM before SIGKILL
 
 logger = logging.getLogger("run_prod")
@@ -48,6 +50,13 @@ class Child:
     process: subprocess.Popen | None = None
     restarts: int = 0
     started: float = field(default=0.0)
+    delay: float = RESTART_DELAY
+
+    def stop_group(self, sig: int) -> None:
+        """Signal the child's whole process group (its own workers: nginx's, Celery beat)."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, sig)
 
     def start(self) -> None:
         with self.log.open("a") as output:
@@ -172,9 +181,14 @@ class Layout:
             for child in self.children:
                 if self.stopping or child.process is None or child.process.poll() is None:
                     continue
-                logger.error("%s exited with %s; starting it again (see %s)", child.name,
-                             child.process.returncode, child.log)
-                time.sleep(RESTART_DELAY)
+                ran = time.monotonic() - child.started
+                child.delay = RESTART_DELAY if ran > STEADY_SECONDS else min(child.delay * 2, RESTART_DELAY_MAX)
+                logger.error("%s exited with %s after %.0f s; starting it again in %.0f s (see %s)", child.name,
+                             child.process.returncode, ran, child.delay, child.log)
+                child.stop_group(signal.SIGKILL)  # what it left behind in its group
+                deadline = time.monotonic() + child.delay
+                while not self.stopping and time.monotonic() < deadline:
+                    time.sleep(0.1)
                 if not self.stopping:
                     child.restarts += 1
                     child.start()
@@ -185,18 +199,17 @@ class Layout:
         self.stopping = True
 
     def shutdown(self) -> None:
-        running = [c for c in self.children if c.process is not None and c.process.poll() is None]
-        for child in running:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.process.pid, signal.SIGTERM)
+        started = [c for c in self.children if c.process is not None]
+        for child in started:  # every group, also those whose leader has exited already
+            child.stop_group(signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT
-        for child in running:
+        for child in started:
             try:
                 child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 logger.warning("%s did not stop in time: killed", child.name)
-                os.killpg(child.process.pid, signal.SIGKILL)
-                child.process.wait()
+            child.stop_group(signal.SIGKILL)
+            child.process.wait()
         logger.info("stopped")
 
 
@@ -221,8 +234,8 @@ def main() -> int:
     except LayoutError as error:
         print(f"make prod: {error}", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGINT, layout.stop)
-    signal.signal(signal.SIGTERM, layout.stop)
+    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal closed
+        signal.signal(stop_signal, layout.stop)
     try:
         layout.start()
         layout.supervise()

@@ -20,6 +20,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import connections
 
 from emotions import services, socket_slots
 from emotions.live_protocol import BadMessageCounter, ProtocolError, parse_control
@@ -31,6 +32,10 @@ T = TypeVar("T")
 
 # Recognition is CPU-bound: one thread per core, shared by all connections of the process.
 EXECUTOR = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="recognition")
+# Detections are written from one thread per process that keeps its database connection open across
+# writes (Django closes the connections of ASGI requests after each use, as it recommends for ASGI);
+# a failed write closes it, so the next write opens a fresh one.
+WRITER_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detection-writer")
 MAX_IN_FLIGHT = 2  # frames of one connection being processed or waiting; more are dropped
 FLUSH_INTERVAL = 1.0  # seconds between retries of a failed write, and between checks of the connection
 CLOSE_TIMEOUT = 10.0  # seconds to let frames in flight finish at disconnect or stop
@@ -444,7 +449,9 @@ class BatchWriter:
             if not items:
                 continue
             try:
-                counts = await database_sync_to_async(services.save_batches)([batch for batch, _ in items])
+                counts = await asyncio.get_running_loop().run_in_executor(
+                    WRITER_EXECUTOR, save_on_kept_connection, [batch for batch, _ in items]
+                )
             except Exception as error:
                 for batch, future in items:
                     if future.cancelled() or future.done():
@@ -468,6 +475,21 @@ def batch_writer() -> BatchWriter:
     if writer is None or writer.task.done():
         writer = _writers[loop] = BatchWriter()
     return writer
+
+
+def save_on_kept_connection(batches: list[services.FlushBatch]) -> list[int]:
+    """`services.save_batches` on the writer thread's own connection, closed after a failure."""
+    try:
+        return services.save_batches(batches)
+    except Exception:
+        with contextlib.suppress(Exception):
+            connections["default"].close()
+        raise
+
+
+def close_writer_connection() -> None:
+    """Close the writer thread's connection (tests, before their database goes)."""
+    WRITER_EXECUTOR.submit(connections.close_all).result()
 
 
 def detach(coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task:

@@ -4,7 +4,9 @@
 
 One place sets what the server enforces, so `make run`, `make prod` and a systemd unit behave
 alike: the WebSocket message limit (`WEBSOCKET_MAX_MESSAGE_BYTES`, derived from `MAX_FRAME_BYTES`),
-keep-alive pings that find dead peers, and trust in the proxy's forwarded headers from loopback.
+keep-alive pings that find dead peers, and trust in the proxy's forwarded headers (client address,
+scheme) from `FORWARDED_ALLOW_IPS` only (default 127.0.0.1: nginx on the same host; list the
+addresses of nginx hosts when the ASGI processes run elsewhere, and bind with --host).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host, port=args.port, uds=args.uds,
         ws="websockets", ws_max_size=settings.WEBSOCKET_MAX_MESSAGE_BYTES,
         ws_ping_interval=WS_PING_SECONDS, ws_ping_timeout=WS_PING_SECONDS,
-        proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+        proxy_headers=True, forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         lifespan="off", log_level=args.log_level, access_log=False,
     )
 

@@ -82,12 +82,17 @@ TEMPLATES = [
 # --- Database: SQLite file unless DATABASE_URL is set -------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 DATABASES = {
-    # Health checks: a connection kept across requests (CONN_MAX_AGE) that died with the database
-    # is replaced at the next use instead of failing it.
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 60), conn_health_checks=True)
+    # CONN_MAX_AGE 0: under ASGI each request runs in a context of its own, so Django advises against
+    # persistent connections (the live detection writer keeps one of its own: emotions.consumers).
+    # Health checks: with CONN_MAX_AGE set, a kept connection that died is replaced before its use.
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("CONN_MAX_AGE", 0), conn_health_checks=True)
     if DATABASE_URL
     else {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
 }
+if DATABASE_URL:  # give up on an unreachable or silent server in seconds, not minutes
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, Celery broker/results and cache, or their embedded stand-ins -----

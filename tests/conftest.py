@@ -97,10 +97,13 @@ def shared_database(tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _no_persistent_connections_in_tests(django_db_setup, django_db_blocker) -> None:
-    """Connections opened by server threads in tests close after each use, so that none outlives
-    the test database (production keeps them: CONN_MAX_AGE). Tests of that path opt in."""
-    connections["default"].settings_dict["CONN_MAX_AGE"] = 0
+def _close_the_detection_writers_connection(django_db_setup) -> Iterator[None]:
+    """The live detection writer keeps its connection open (emotions.consumers): close it before
+    pytest-django drops the test database."""
+    yield
+    from emotions.consumers import close_writer_connection
+
+    close_writer_connection()
 
 
 @pytest.fixture(autouse=True)

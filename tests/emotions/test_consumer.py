@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import threading
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
@@ -276,23 +276,24 @@ async def test_detections_that_cannot_be_written_in_time_are_counted_as_lost(use
     assert await detection_count(hello["id"]) == 0
 
 
-async def test_a_dead_database_connection_at_stop_is_replaced_and_nothing_is_lost(user, face_jpeg, monkeypatch):
-    """PostgreSQL with persistent connections: the server's connection dies (a restart, a failover)
-    between two frames; the next write fails on it, is retried on a new one, and nothing is lost."""
+async def test_a_dead_database_connection_at_stop_is_replaced_and_nothing_is_lost(user, face_jpeg):
+    """PostgreSQL: the connection the detection writer keeps dies (a restart, a failover) between two
+    frames; the next write fails on it, is retried on a new one, and nothing is lost."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (CI runs it)")
-    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)  # as deployed: connections are kept
     communicator, hello = await open_socket(user)
     await send_frame(communicator, face_jpeg)
     assert (await receive(communicator))["frame"] == 0
 
-    @database_sync_to_async
-    def backend_of_the_writes() -> int:  # the connection the consumer's writes use
+    def backend_pid() -> int:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             return cursor.fetchone()[0]
+
+    async def backend_of_the_writes() -> int:  # the writer thread's kept connection
+        return await asyncio.get_running_loop().run_in_executor(consumers.WRITER_EXECUTOR, backend_pid)
 
     def terminate(backend: int) -> None:
         import psycopg
@@ -300,7 +301,8 @@ async def test_a_dead_database_connection_at_stop_is_replaced_and_nothing_is_los
         with psycopg.connect(services_url(connection), autocommit=True) as admin:
             assert admin.execute("SELECT pg_terminate_backend(%s)", (backend,)).fetchone()[0]
 
-    await sync_to_async(terminate, thread_sensitive=False)(await backend_of_the_writes())
+    first_backend = await backend_of_the_writes()
+    await sync_to_async(terminate, thread_sensitive=False)(first_backend)
     await send_frame(communicator, face_jpeg)
     assert (await receive(communicator))["frame"] == 1
     await communicator.send_json_to({"type": "stop"})
@@ -310,6 +312,7 @@ async def test_a_dead_database_connection_at_stop_is_replaced_and_nothing_is_los
     assert await detection_count(hello["id"]) == 2
     session = await get_session(hello["id"])
     assert session.end_reason == "stopped" and session.detections_lost == 0
+    assert await backend_of_the_writes() != first_backend  # a new connection took over
 
 
 def services_url(connection) -> str:
