@@ -101,7 +101,7 @@ def _close_the_detection_writers_connection(django_db_setup) -> Iterator[None]:
     """The live detection writer keeps its connection open (emotions.consumers): close it before
     pytest-django drops the test database."""
     yield
-    from emotions.consumers import close_writer_connection
+    from emotions.live_writer import close_writer_connection
 
     close_writer_connection()
 

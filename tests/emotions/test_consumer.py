@@ -14,7 +14,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 
-from emotions import consumers, recognizer, services
+from emotions import consumers, live_writer, recognizer, services
 from emotions.models import CaptureSession, Detection
 from emotions.recognition.labels import EMOTIONS
 from emotions.routing import websocket_urlpatterns
@@ -293,7 +293,7 @@ async def test_a_dead_database_connection_at_stop_is_replaced_and_nothing_is_los
             return cursor.fetchone()[0]
 
     async def backend_of_the_writes() -> int:  # the writer thread's kept connection
-        return await asyncio.get_running_loop().run_in_executor(consumers.WRITER_EXECUTOR, backend_pid)
+        return await asyncio.get_running_loop().run_in_executor(live_writer.WRITER_EXECUTOR, backend_pid)
 
     def terminate(backend: int) -> None:
         import psycopg
