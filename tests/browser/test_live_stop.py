@@ -48,7 +48,7 @@ def test_results_after_stop_are_not_drawn_and_the_panel_is_cleared(browser, live
         page.evaluate(STOP_THEN_LATE_RESULT, LATE_RESULT)
         assert page.evaluate(OVERLAY_IS_BLANK)
         assert page.locator("#faces li").count() == 0
-        assert set(page.locator("#bars .value").all_text_contents()) == {"–"}
+        assert set(page.locator("#bars .value").all_text_contents()) == {"\N{EN DASH}"}
         assert page.locator("#status").get_attribute("data-state") != "running"
         page.wait_for_selector("#status[data-state=stopped]", timeout=30_000)
         assert page.evaluate(OVERLAY_IS_BLANK)
