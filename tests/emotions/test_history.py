@@ -83,7 +83,7 @@ def test_history_lists_own_sessions_with_counts_and_dominant_emotion(user_client
     assert (row.face_count, row.dominant_emotion) == (4, "happy")
     assert f'data-session="{mine.pk}"' in html
     assert reverse("history-detail", args=[mine.pk]) in html
-    assert "1 min 15 s" in html
+    assert ">1:15<" in html
     assert '<span class="pill happy">Happy</span>' in html
 
 
