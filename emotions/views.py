@@ -70,6 +70,8 @@ def history_detail(request: HttpRequest, session_id: int) -> HttpResponse:
         "session": session, "emotions": EMOTIONS,
         "timeline": selectors.session_timeline(session=session),
         "distribution": selectors.session_distribution(session=session),
+        "dominant_basis": selectors.dominant_emotion_basis(session=session)[:3],
+        "dominant_rule": selectors.DOMINANT_EMOTION_RULE,
         "page": detections.get_page(request.GET.get("page")),
     })
 

@@ -199,3 +199,33 @@ def test_timeline_and_distribution_of_an_empty_session(user, user_client):
     assert selectors.session_distribution(session=session) == dict.fromkeys(EMOTIONS, 0)
     html = user_client.get(reverse("history-detail", args=[session.pk])).content.decode()
     assert "No faces were detected" in html
+
+
+def test_dominant_emotion_follows_the_main_faces_summed_probabilities_not_tied_counts(user_client, user):
+    """Two faces, as many happy as sad detections: the main face (the one charted) is sad, so is the session."""
+    started = timezone.now() - timedelta(minutes=5)
+    session = CaptureSessionFactory(user=user, started_at=started, ended_at=started + timedelta(seconds=30))
+    for frame in range(6):
+        DetectionFactory(session=session, frame_index=frame, face_index=0, emotion="sad", **scores_for("sad", 0.55))
+        DetectionFactory(session=session, frame_index=frame, face_index=1, emotion="happy", **scores_for("happy", 0.9))
+    assert selectors.session_distribution(session=session)["happy"] == selectors.session_distribution(
+        session=session)["sad"]
+
+    (row,) = user_client.get(reverse("history")).context["page"].object_list
+    assert row.dominant_emotion == "sad"
+    response = user_client.get(reverse("history-detail", args=[session.pk]))
+    html = response.content.decode()
+    assert '<dd><span class="pill sad">Sad</span></dd>' in html
+    assert "How the dominant emotion is chosen" in html and "summed over every detection of the main face" in html
+    assert response.context["dominant_basis"][0] == {"emotion": "sad", "mean": pytest.approx(0.55)}
+    timeline = selectors.session_timeline(session=session)
+    assert max(EMOTIONS, key=lambda e: sum(timeline["series"][e])) == "sad"  # the chart agrees
+
+
+def test_dominant_emotion_breaks_an_exact_tie_in_the_listed_order(user):
+    session = CaptureSessionFactory(user=user)
+    tied = {name: 0.0 for name in EMOTIONS} | {"sad": 0.5, "fear": 0.5}
+    DetectionFactory(session=session, emotion="fear", **tied)
+    assert selectors.user_session(user=user, session_id=session.pk).dominant_emotion == "fear"
+    assert selectors.dominant_emotion(tied) == "fear"
+    assert selectors.dominant_emotion({name: None for name in EMOTIONS}) is None
