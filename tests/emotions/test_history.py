@@ -229,3 +229,12 @@ def test_dominant_emotion_breaks_an_exact_tie_in_the_listed_order(user):
     assert selectors.user_session(user=user, session_id=session.pk).dominant_emotion == "fear"
     assert selectors.dominant_emotion(tied) == "fear"
     assert selectors.dominant_emotion({name: None for name in EMOTIONS}) is None
+
+
+def test_the_api_documents_the_dominant_emotion_rule(client):
+    schema = client.get(reverse("api-schema"), {"format": "json"}).json()
+    summaries = [body for body in schema["components"]["schemas"].values()
+                 if "dominant_emotion" in body.get("properties", {})]
+    assert summaries and all(
+        body["properties"]["dominant_emotion"]["description"].startswith(selectors.DOMINANT_EMOTION_RULE)
+        for body in summaries)
