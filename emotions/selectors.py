@@ -7,9 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db.models import Avg, Count, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Avg, Case, CharField, Count, F, IntegerField, Max, Q, QuerySet, Sum, Value, When
 from django.db.models.expressions import ExpressionWrapper
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Greatest, TruncDate
 from django.utils import timezone
 
 from emotions.models import CaptureSession, Detection
@@ -19,21 +19,55 @@ TIMELINE_POINTS = 600  # a longer session is averaged into this many time bucket
 EXPORT_FIELDS = ("frame_index", "offset_ms", "face_index", "x", "y", "width", "height", "emotion", *EMOTIONS)
 
 
+MAIN_FACE = 0  # face_index of the largest face in its frame: the one the timeline follows
+# What "dominant emotion" means, said once; the session page shows it.
+DOMINANT_EMOTION_RULE = (
+    "The emotion with the highest probability summed over every detection of the main face (the largest face in "
+    "each frame, the one the timeline follows); other faces do not count. An exact tie goes to the emotion listed "
+    "first: " + ", ".join(EMOTIONS) + "."
+)
+
+
+def dominant_emotion(sums: dict[str, float | None]) -> str | None:
+    """The emotion of the largest summed probability (ties: first in `EMOTIONS`); None without detections."""
+    present = {emotion: value for emotion, value in sums.items() if value is not None}
+    return max(EMOTIONS, key=lambda emotion: present.get(emotion, -1.0)) if present else None
+
+
+def _main_face_sums() -> dict[str, Sum]:
+    return {f"main_{emotion}": Sum(f"detections__{emotion}", filter=Q(detections__face_index=MAIN_FACE))
+            for emotion in EMOTIONS}
+
+
+def _dominant_emotion_expression() -> Case:
+    """`dominant_emotion` in SQL, by the same rule (the first matching When wins a tie)."""
+    greatest = Greatest(*(F(f"main_{emotion}") for emotion in EMOTIONS))
+    return Case(*(When(**{f"main_{emotion}": greatest}, then=Value(emotion)) for emotion in EMOTIONS),
+                default=None, output_field=CharField())
+
+
 def user_sessions(*, user: AbstractBaseUser) -> QuerySet[CaptureSession]:
-    """The user's sessions, newest first, with `face_count` and `dominant_emotion` (most frequent)."""
-    dominant = (
-        Detection.objects.filter(session=OuterRef("pk"))
-        .values("emotion")
-        .annotate(count=Count("pk"))
-        .order_by("-count", "emotion")
-        .values("emotion")[:1]
-    )
+    """The user's sessions, newest first, with `face_count`, `main_face_count`, the main face's summed
+    probabilities `main_<emotion>` and `dominant_emotion` (see DOMINANT_EMOTION_RULE)."""
     return (
         CaptureSession.objects.filter(user=user)
         .select_related("video")
-        .annotate(face_count=Count("detections"), dominant_emotion=Subquery(dominant))
+        .annotate(face_count=Count("detections"),
+                  main_face_count=Count("detections", filter=Q(detections__face_index=MAIN_FACE)),
+                  **_main_face_sums())
+        .annotate(dominant_emotion=_dominant_emotion_expression())
         .order_by("-started_at", "-id")  # Meta.ordering does not apply to a GROUP BY query
     )
+
+
+def dominant_emotion_basis(*, session: CaptureSession) -> list[dict[str, Any]]:
+    """Each emotion's mean probability over the main face, highest first (ties in `EMOTIONS` order):
+    the numbers behind `dominant_emotion`, for a session annotated by `user_sessions`."""
+    count = getattr(session, "main_face_count", 0)
+    if not count:
+        return []
+    means = [{"emotion": emotion, "mean": getattr(session, f"main_{emotion}") / count} for emotion in EMOTIONS]
+    return sorted(means, key=lambda row: -row["mean"])  # sorted() is stable: ties keep EMOTIONS order
 
 
 def user_session(*, user: AbstractBaseUser, session_id: int) -> CaptureSession | None:
@@ -51,7 +85,7 @@ def session_timeline(*, session: CaptureSession, max_points: int = TIMELINE_POIN
     Returns `{"seconds": [...], "series": {emotion: [...]}}`; a long session is averaged over
     equal time buckets so the chart never has more than `max_points` points.
     """
-    main_face = session.detections.filter(face_index=0)
+    main_face = session.detections.filter(face_index=MAIN_FACE)
     last_ms = main_face.aggregate(last=Max("offset_ms"))["last"]
     if last_ms is None:
         return {"seconds": [], "series": {emotion: [] for emotion in EMOTIONS}}

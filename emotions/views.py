@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from emotions import selectors
+from emotions.clock import clock
 from emotions.galleries import gallery_images
 from emotions.models import CaptureSession
 from emotions.recognition.labels import EMOTIONS
@@ -49,14 +50,7 @@ def history(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _duration_text(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+_duration_text = clock  # sessions' durations read like a clock, as their offsets do
 
 
 def _own_session(request: HttpRequest, session_id: int) -> CaptureSession:
@@ -76,6 +70,8 @@ def history_detail(request: HttpRequest, session_id: int) -> HttpResponse:
         "session": session, "emotions": EMOTIONS,
         "timeline": selectors.session_timeline(session=session),
         "distribution": selectors.session_distribution(session=session),
+        "dominant_basis": selectors.dominant_emotion_basis(session=session)[:3],
+        "dominant_rule": selectors.DOMINANT_EMOTION_RULE,
         "page": detections.get_page(request.GET.get("page")),
     })
 

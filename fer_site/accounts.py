@@ -64,16 +64,24 @@ def email_view(request: HttpRequest) -> HttpResponse:
 # --- API token -----------------------------------------------------------------------------------
 
 
-def regenerate_api_token(*, user) -> Token:
-    """Replace the user's REST API token: the old one stops working at once."""
+def regenerate_api_token(*, user) -> tuple[Token, bool]:
+    """Replace the user's REST API token: the old one stops working at once. Returns the new token and
+    whether there was an old one."""
     with transaction.atomic():
-        Token.objects.filter(user=user).delete()
-        return Token.objects.create(user=user)
+        deleted, _ = Token.objects.filter(user=user).delete()
+        return Token.objects.create(user=user), bool(deleted)
 
 
 @login_required
 @require_POST
 def regenerate_token_view(request: HttpRequest) -> HttpResponse:
-    regenerate_api_token(user=request.user)
-    messages.success(request, "You have a new API token; the previous one no longer works.")
+    """Create the first token, or replace the current one once the form's box confirms it."""
+    if Token.objects.filter(user=request.user).exists() and not request.POST.get("confirm"):
+        messages.error(request, "Tick the box to confirm: your current token would stop working.")
+        return redirect("account")
+    _, replaced = regenerate_api_token(user=request.user)
+    if replaced:
+        messages.success(request, "You have a new API token; the previous one no longer works.")
+    else:
+        messages.success(request, "Your API token is ready.")
     return redirect("account")

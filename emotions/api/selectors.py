@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db.models import Avg, Count, F, Q, QuerySet
+from django.db.models import Avg, Count, F, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
 from emotions import selectors as history
@@ -44,6 +44,7 @@ def session_summary(*, session: CaptureSession) -> dict[str, Any]:
         frames=Count("frame_index", distinct=True),
         **{f"count_{e}": Count("id", filter=Q(emotion=e)) for e in EMOTIONS},
         **{f"mean_{e}": Avg(e) for e in EMOTIONS},
+        **{f"main_{e}": Sum(e, filter=Q(face_index=history.MAIN_FACE)) for e in EMOTIONS},
     )
     total = aggregates["total"]
     counts = {e: aggregates[f"count_{e}"] for e in EMOTIONS}
@@ -58,7 +59,7 @@ def session_summary(*, session: CaptureSession) -> dict[str, Any]:
         "frames_dropped": session.frames_dropped,
         "frames_with_faces": aggregates["frames"],
         "detections": total,
-        "dominant_emotion": max(EMOTIONS, key=lambda e: counts[e]) if total else None,
+        "dominant_emotion": history.dominant_emotion({e: aggregates[f"main_{e}"] for e in EMOTIONS}),
         "counts": counts,
         "shares": history.emotion_shares(counts, total),
         "mean_scores": {e: aggregates[f"mean_{e}"] or 0.0 for e in EMOTIONS},

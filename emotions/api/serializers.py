@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from emotions.models import EMOTION_CHOICES, CaptureSession, Detection
+from emotions.selectors import DOMINANT_EMOTION_RULE
 
 
 class EmotionFloatMap(serializers.Serializer):
@@ -60,7 +61,8 @@ class SessionSummarySerializer(serializers.Serializer):
     frames_dropped = serializers.IntegerField()
     frames_with_faces = serializers.IntegerField()
     detections = serializers.IntegerField()
-    dominant_emotion = serializers.ChoiceField(choices=EMOTION_CHOICES, allow_null=True)
+    dominant_emotion = serializers.ChoiceField(choices=EMOTION_CHOICES, allow_null=True,
+                                               help_text=DOMINANT_EMOTION_RULE)
     counts = EmotionCountMap()
     shares = EmotionFloatMap()
     mean_scores = EmotionFloatMap()

@@ -9,6 +9,11 @@
   const colour = (emotion) => rootStyle.getPropertyValue(`--${emotion}`).trim() || "#3656d8";
   const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
   const percent = (value) => `${Math.round(value * 100)}%`;
+  // Seconds as m:ss, as the server writes offsets (emotions/clock.py).
+  const clock = (seconds) => {
+    const whole = Math.round(seconds);
+    return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+  };
 
   Chart.defaults.font.family = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
   Chart.defaults.color = rootStyle.getPropertyValue("--muted").trim() || "#5b6478";
@@ -27,7 +32,7 @@
         options: {
           maintainAspectRatio: false, animation: false, interaction: { mode: "index", intersect: false },
           scales: {
-            x: { type: "linear", title: { display: true, text: "seconds" } },
+            x: { type: "linear", title: { display: true, text: "time (m:ss)" }, ticks: { callback: clock } },
             y: { min: 0, max: 1, ticks: { callback: percent }, title: { display: true, text: "probability" } },
           },
           plugins: { tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${percent(item.parsed.y)}` } } },

@@ -115,8 +115,8 @@
     state.camera = null;
     el.video.srcObject = null;
     el.stage.classList.remove("active");
-    overlayContext.clearRect(0, 0, el.overlay.width, el.overlay.height);
     clearInterval(state.watchdog);
+    showResult({ ms: null, faces: [] }); // no stale box or numbers over "Camera off"
   }
 
   // --- connection -----------------------------------------------------------------------------
@@ -190,6 +190,7 @@
         break;
       case "result":
         recordLatency(answered(message.frame));
+        if (!state.running) break; // answers to frames sent before Stop: the camera is off, draw nothing
         showResult(message);
         if (el.status.dataset.state !== "running") setStatus("running", "Live: recognising faces.");
         pump();
@@ -272,7 +273,7 @@
   }
 
   function showResult(message) {
-    el.serverMs.textContent = `${message.ms} ms`;
+    el.serverMs.textContent = message.ms === null ? "–" : `${message.ms} ms`;
     const faces = message.faces || [];
     drawOverlay(faces);
     el.faces.replaceChildren(...faces.map((face) => {

@@ -83,7 +83,7 @@ def test_history_lists_own_sessions_with_counts_and_dominant_emotion(user_client
     assert (row.face_count, row.dominant_emotion) == (4, "happy")
     assert f'data-session="{mine.pk}"' in html
     assert reverse("history-detail", args=[mine.pk]) in html
-    assert "1 min 15 s" in html
+    assert ">1:15<" in html
     assert '<span class="pill happy">Happy</span>' in html
 
 
@@ -199,3 +199,42 @@ def test_timeline_and_distribution_of_an_empty_session(user, user_client):
     assert selectors.session_distribution(session=session) == dict.fromkeys(EMOTIONS, 0)
     html = user_client.get(reverse("history-detail", args=[session.pk])).content.decode()
     assert "No faces were detected" in html
+
+
+def test_dominant_emotion_follows_the_main_faces_summed_probabilities_not_tied_counts(user_client, user):
+    """Two faces, as many happy as sad detections: the main face (the one charted) is sad, so is the session."""
+    started = timezone.now() - timedelta(minutes=5)
+    session = CaptureSessionFactory(user=user, started_at=started, ended_at=started + timedelta(seconds=30))
+    for frame in range(6):
+        DetectionFactory(session=session, frame_index=frame, face_index=0, emotion="sad", **scores_for("sad", 0.55))
+        DetectionFactory(session=session, frame_index=frame, face_index=1, emotion="happy", **scores_for("happy", 0.9))
+    assert selectors.session_distribution(session=session)["happy"] == selectors.session_distribution(
+        session=session)["sad"]
+
+    (row,) = user_client.get(reverse("history")).context["page"].object_list
+    assert row.dominant_emotion == "sad"
+    response = user_client.get(reverse("history-detail", args=[session.pk]))
+    html = response.content.decode()
+    assert '<dd><span class="pill sad">Sad</span></dd>' in html
+    assert "How the dominant emotion is chosen" in html and "summed over every detection of the main face" in html
+    assert response.context["dominant_basis"][0] == {"emotion": "sad", "mean": pytest.approx(0.55)}
+    timeline = selectors.session_timeline(session=session)
+    assert max(EMOTIONS, key=lambda e: sum(timeline["series"][e])) == "sad"  # the chart agrees
+
+
+def test_dominant_emotion_breaks_an_exact_tie_in_the_listed_order(user):
+    session = CaptureSessionFactory(user=user)
+    tied = {name: 0.0 for name in EMOTIONS} | {"sad": 0.5, "fear": 0.5}
+    DetectionFactory(session=session, emotion="fear", **tied)
+    assert selectors.user_session(user=user, session_id=session.pk).dominant_emotion == "fear"
+    assert selectors.dominant_emotion(tied) == "fear"
+    assert selectors.dominant_emotion({name: None for name in EMOTIONS}) is None
+
+
+def test_the_api_documents_the_dominant_emotion_rule(client):
+    schema = client.get(reverse("api-schema"), {"format": "json"}).json()
+    summaries = [body for body in schema["components"]["schemas"].values()
+                 if "dominant_emotion" in body.get("properties", {})]
+    assert summaries and all(
+        body["properties"]["dominant_emotion"]["description"].startswith(selectors.DOMINANT_EMOTION_RULE)
+        for body in summaries)

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import ModelVersionFactory, TrainingJobFactory, UserFactory, grant
+from tests.html_forms import submitted_form
 from training.models import ModelVersion, TrainingJob
 from training.permissions import ACTIVATE_MODEL_VERSION, VIEW_JOBS
 
@@ -100,6 +101,30 @@ def test_activate_from_the_version_page_and_the_action(staff_client, tiny_model_
                                  follow=True)
     assert "Select exactly one version" in response.content.decode()
     assert ModelVersion.objects.get(is_active=True) == second
+
+
+def test_the_activate_button_on_the_version_page_submits_the_activate_form(staff_client, tiny_model_dir):
+    """The button must not sit in a form nested in the change form (browsers drop the inner form)."""
+    version = ModelVersionFactory(artifact_dir=str(tiny_model_dir))
+    page = staff_client.get(reverse("admin:training_modelversion_change", args=[version.pk])).content.decode()
+    form = submitted_form(page, "Activate this version")
+    assert form is not None and form.method == "post"
+    assert form.action == reverse("admin:training_modelversion_activate", args=[version.pk])
+    assert "csrfmiddlewaretoken" in form.fields
+    response = staff_client.post(form.action, form.fields, follow=True)
+    assert response.status_code == 200
+    assert ModelVersion.objects.get(is_active=True) == version
+
+
+def test_the_cancel_button_on_the_job_page_submits_the_cancel_form(staff_client):
+    job = TrainingJobFactory(state="RUNNING")
+    page = staff_client.get(reverse("admin:training_trainingjob_change", args=[job.pk])).content.decode()
+    form = submitted_form(page, "Cancel this job")
+    assert form is not None and form.method == "post"
+    assert form.action == reverse("admin:training_trainingjob_cancel", args=[job.pk])
+    staff_client.post(form.action, form.fields)
+    job.refresh_from_db()
+    assert job.cancel_requested
 
 
 def test_the_active_version_cannot_be_deleted(staff_client, tiny_model_dir):
