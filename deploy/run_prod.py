@@ -4,7 +4,7 @@ worker for training and one for housekeeping (with beat), on PostgreSQL and Redi
     DATABASE_URL=postgres://... REDIS_URL=redis://... python deploy/run_prod.py   (or: make prod)
 
 Environment: PORT (nginx, default 8080), HOST (default 127.0.0.1), WEB_WORKERS (ASGI processes,
-default 2, on ports PORT+1...), TRAINING_QUEUE (default "training"), TRAINING_NICE (default 10),
+default 2, on ports PORT+1...), TRAINING_QUEUE (default "training"), TRAINING_NICE (default 19, and SCHED_IDLE),
 TRAINING_THREADS (default 1), and every setting of fer_site/settings.py. Each process's output goes to
 VAR_DIR/prod/<name>.log; VAR_DIR/prod/processes.json lists them. A process that exits is started
 again; Ctrl-C (or SIGTERM) stops everything this started.
@@ -102,6 +102,12 @@ def render_nginx_conf(*, prefix: Path, listen: str, upstream_ports: list[int]) -
     )
 
 
+def idle_priority() -> list[str]:
+    """`chrt --idle 0` when util-linux's chrt is there: the lowest CPU priority Linux has."""
+    chrt = shutil.which("chrt")
+    return [chrt, "--idle", "0"] if chrt else []
+
+
 def run_management(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
 
@@ -138,7 +144,9 @@ class Layout:
         threads = self.env.get("TRAINING_THREADS", "1")
         self.children.append(self.child(
             "worker-training",
-            ["nice", "-n", self.env.get("TRAINING_NICE", "10"), python, "-m", "celery", "-A", "fer_site", "worker",
+            # SCHED_IDLE (chrt --idle) on top of nice: the worker only gets CPU the web processes leave.
+            [*idle_priority(), "nice", "-n", self.env.get("TRAINING_NICE", "19"), python, "-m", "celery", "-A",
+             "fer_site", "worker",
              "-Q", self.env["TRAINING_QUEUE"], "-n", "training@%h", "--pool=solo", "--concurrency=1",
              "--loglevel=INFO"],
             TRAINING_THREADS=threads, OMP_NUM_THREADS=threads,

@@ -15,6 +15,9 @@ import argparse
 import os
 
 WS_PING_SECONDS = 20.0  # a peer that does not answer a ping within this is closed
+# On SIGTERM, open sockets get this long to close (their sessions' writes finish in it) before the
+# server cancels what is left; the pages reconnect to another process and resume.
+GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -41,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         ws_ping_interval=WS_PING_SECONDS, ws_ping_timeout=WS_PING_SECONDS,
         proxy_headers=True, forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         lifespan="off", log_level=args.log_level, access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
 
 
