@@ -89,7 +89,7 @@ DATABASES = {
     if DATABASE_URL
     else {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
 }
-if DATABASE_URL:  # give up on an unreachable or silent server in seconds, not minutes
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # give up on an unreachable or silent server in seconds
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
     )

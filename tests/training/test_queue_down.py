@@ -26,6 +26,17 @@ def closed_port() -> int:
         return probe.getsockname()[1]  # nothing listens there once the probe is closed
 
 
+def run_with_redis_down(script: str, database_url: str, data_root, tmp_path) -> subprocess.CompletedProcess:
+    """Run `script` in a Django process of its own whose REDIS_URL points where nothing listens."""
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0",
+           "TRAINING_DATA_ROOTS": str(data_root), "TRAINING_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
+           "DJANGO_SETTINGS_MODULE": "fer_site.settings", "ALLOWED_HOSTS": "testserver"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
+                            cwd=django_settings.BASE_DIR)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
 def test_a_job_created_while_redis_is_down_is_recorded_as_failed(shared_database, data_root, tmp_path):
     """Real Celery publishing to a Redis address where nothing listens, in a process of its own."""
     script = (
@@ -34,12 +45,7 @@ def test_a_job_created_while_redis_is_down_is_recorded_as_failed(shared_database
         f"job = services.create_retrain_job(architecture='tiny', epochs=1, dataset={str(data_root / 'faces.npz')!r})\n"
         "print(job.state, services.queue_was_down(job))\n"
     )
-    env = {**os.environ, "DATABASE_URL": shared_database, "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0",
-           "TRAINING_DATA_ROOTS": str(data_root), "TRAINING_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
-           "DJANGO_SETTINGS_MODULE": "fer_site.settings"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
-                            cwd=django_settings.BASE_DIR)
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_with_redis_down(script, shared_database, data_root, tmp_path)
     assert result.stdout.split() == ["FAILED", "True"]
     job = TrainingJob.objects.get()
     assert job.error.startswith("could not reach the task queue")
@@ -86,10 +92,5 @@ def test_with_redis_down_the_api_still_answers_that_the_queue_is_down(data_root,
         f"                   'dataset': {str(data_root / 'faces.npz')!r}}}, format='json')\n"
         "print(response.status_code, response.json()['detail'][:40])\n"
     )
-    env = {**os.environ, "DATABASE_URL": shared_database, "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0",
-           "TRAINING_DATA_ROOTS": str(data_root), "TRAINING_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
-           "DJANGO_SETTINGS_MODULE": "fer_site.settings", "ALLOWED_HOSTS": "testserver"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
-                            cwd=django_settings.BASE_DIR)
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_with_redis_down(script, shared_database, data_root, tmp_path)
     assert result.stdout.strip().startswith("503 The training queue is unavailable")
