@@ -238,6 +238,19 @@ class FlushBatch:
         return sum(len(frame.faces) for frame in self.frames)
 
 
+def save_video_detections(*, session_id: int, detections: Sequence[Detection], analysed: int) -> bool:
+    """Write detections of a video (numbered by the video's own frames) and its frame totals so far
+    (absolute, so a repeated write is harmless); False if the session no longer exists."""
+    with transaction.atomic():
+        # The update first: it locks the session row, so a delete cannot slip in before the insert.
+        exists = bool(CaptureSession.objects.filter(pk=session_id).update(
+            frames_received=analysed, frames_processed=analysed
+        ))
+        if exists:
+            record_detections(detections=detections)
+    return exists
+
+
 def save_batch(batch: FlushBatch) -> int:
     """Write one `FlushBatch`; returns the number of detections written."""
     return save_batches([batch])[0]

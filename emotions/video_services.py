@@ -35,7 +35,7 @@ from emotions.recognition.video import (
     frames_in_span,
     probe_video,
 )
-from emotions.services import FlushBatch, build_detections, current_model_label, save_batch
+from emotions.services import build_detections, current_model_label, save_video_detections
 
 logger = logging.getLogger(__name__)
 
@@ -222,8 +222,7 @@ def run_video_analysis(analysis_id: int) -> VideoAnalysis | None:
 def _flush(analysis: VideoAnalysis, detections: list[Detection], analysed: int, total: int) -> bool:
     """Write detections, frame counts and progress; False if the session no longer exists."""
     with transaction.atomic():
-        exists = save_batch(FlushBatch(analysis.session_id, detections, analysed, analysed, 0)) or (
-            CaptureSession.objects.filter(pk=analysis.session_id).exists())
+        exists = save_video_detections(session_id=analysis.session_id, detections=detections, analysed=analysed)
         if exists:
             VideoAnalysis.objects.filter(pk=analysis.pk).update(progress=min(1.0, analysed / total))
     if not exists:

@@ -51,8 +51,9 @@ class VideoListView(generics.ListCreateAPIView):
                      "poll `GET /api/videos/{session}/` for `state` and `progress`; the detections are then "
                      "those of `/api/sessions/{session}/`."),
         request={"multipart/form-data": VideoUploadSerializer},
+        # 400 (a refused video, or a missing or invalid field: DRF's validation shape) is documented
+        # for every operation with a body by fer_site.openapi.
         responses={202: VideoAnalysisSerializer,
-                   400: OpenApiResponse(ErrorSerializer, description="the video is refused; the detail says why"),
                    413: OpenApiResponse(ErrorSerializer, description="more bytes than the limit")},
     )
     def post(self, request: Request, *args, **kwargs) -> Response:
