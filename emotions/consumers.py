@@ -40,7 +40,6 @@ TOO_MANY_SOCKETS = 4429  # close code: the user already has MAX_LIVE_SOCKETS_PER
 SESSION_UNAVAILABLE = 4502  # close code: the session could not be opened (database down); reconnect later
 
 
-
 class LiveConsumer(AsyncWebsocketConsumer):
     """One browser tab streaming its camera.
 
@@ -51,7 +50,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
     Server → client (JSON): `session` (a session started or resumed), `result` (faces of frame N,
     numbered per connection), `dropped` (frame N was not processed: too many in flight),
     `error`, `notice` (a degraded service, e.g. the message broker is down), `stopped`, `model`.
-    Every answered face is written before its answer is sent; a failed write is retried.
+    A frame's faces are written before its answer is sent; a write that fails is kept and retried
+    (the answer goes out all the same) and, if it never succeeds, counted on the session as lost.
     No message ends the connection with an error: each refused one is answered `error`; a client
     that sends nothing but refused messages is closed with `TOO_MANY_BAD_MESSAGES`, and a socket
     beyond the user's `MAX_LIVE_SOCKETS_PER_USER` with `TOO_MANY_SOCKETS`.
@@ -311,7 +311,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 try:
                     await batch_writer().write(batch)
                 except asyncio.CancelledError:
-                    raise  # the writer has the batch now, and writes it (or logs its loss)
+                    batch.abandoned = True  # the writer has it now: it writes it, or logs its loss
+                    raise
                 except BaseException:
                     recorder.put_back(batch)
                     raise

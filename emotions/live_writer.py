@@ -65,10 +65,11 @@ class BatchWriter:
                 )
             except Exception as error:
                 for batch, future in items:
-                    if future.cancelled() or future.done():
-                        logger.error("session %s: %d detection(s) lost: %s", batch.session_id,
+                    if batch.abandoned:  # its connection was cancelled while waiting: nobody retries it
+                        logger.error("session %s: %d answered detection(s) lost: %s", batch.session_id,
                                      batch.detection_count, error)
-                    else:
+                        future.cancel()
+                    elif not future.done():
                         future.set_exception(error)
             else:
                 for (_, future), count in zip(items, counts, strict=True):

@@ -232,6 +232,7 @@ class FlushBatch:
     frames: list[AnalysedFrame]
     received: int
     dropped: int
+    abandoned: bool = False  # its writer's caller was cancelled: a failed write is logged as lost
 
     @property
     def detection_count(self) -> int:
