@@ -243,16 +243,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         info = services.client_info(headers=self.scope.get("headers", []), message=message)
         resumed = False
         if self.recorder is None:
-            session = None
-            if resume_id is not None:
-                session = await database_sync_to_async(services.resume_session)(
-                    user=self.user, session_id=resume_id, connection=self.connection_id
-                )
-                resumed = session is not None
-            if session is None:
-                session = await database_sync_to_async(services.start_session)(
-                    user=self.user, client_info=info, connection=self.connection_id
-                )
+            session, resumed = await database_sync_to_async(services.open_session)(
+                user=self.user, connection=self.connection_id, resume_id=resume_id, client_info=info
+            )
             self.stream.reset()
             self.recorder = services.SessionRecorder(session)
         else:

@@ -122,6 +122,19 @@ def start_session(
     )
 
 
+def open_session(
+    *, user: AbstractBaseUser, connection: str, resume_id: int | None = None,
+    client_info: Mapping[str, Any] | None = None,
+) -> tuple[CaptureSession, bool]:
+    """The session a live connection records: `resume_id` if it may be resumed, else a new one;
+    and whether it was resumed."""
+    if resume_id is not None:
+        session = resume_session(user=user, session_id=resume_id, connection=connection)
+        if session is not None:
+            return session, True
+    return start_session(user=user, client_info=client_info, connection=connection), False
+
+
 def resume_session(*, user: AbstractBaseUser, session_id: int, connection: str) -> CaptureSession | None:
     """Hand the user's session `session_id` to a new connection, or None if it may not be resumed.
 
@@ -129,7 +142,6 @@ def resume_session(*, user: AbstractBaseUser, session_id: int, connection: str) 
     another process, and continues the same session. Not resumable: another user's session, one
     the user stopped, or one not seen for `SESSION_RESUME_SECONDS`.
     """
-    recognizer.follow_registry()
     now = timezone.now()
     horizon = now - timedelta(seconds=settings.SESSION_RESUME_SECONDS)
     with transaction.atomic():
@@ -145,6 +157,7 @@ def resume_session(*, user: AbstractBaseUser, session_id: int, connection: str) 
         session.reconnects += 1
         session.last_seen_at = now
         session.save(update_fields=["ended_at", "end_reason", "connection", "reconnects", "last_seen_at"])
+    recognizer.follow_registry()  # in case another process activated a version meanwhile
     return session
 
 
@@ -220,7 +233,11 @@ def count_lost_detections(*, session_id: int, lost: int) -> None:
 @dataclass
 class AnalysedFrame:
     offset_ms: int
-    faces: list[dict[str, Any]]
+    faces: list[Mapping[str, Any]]
+
+
+def count_faces(frames: Iterable[AnalysedFrame]) -> int:
+    return sum(len(frame.faces) for frame in frames)
 
 
 @dataclass
@@ -236,7 +253,7 @@ class FlushBatch:
 
     @property
     def detection_count(self) -> int:
-        return sum(len(frame.faces) for frame in self.frames)
+        return count_faces(self.frames)
 
 
 def save_video_detections(*, session_id: int, detections: Sequence[Detection], analysed: int) -> bool:
@@ -250,11 +267,6 @@ def save_video_detections(*, session_id: int, detections: Sequence[Detection], a
         if exists:
             record_detections(detections=detections)
     return exists
-
-
-def save_batch(batch: FlushBatch) -> int:
-    """Write one `FlushBatch`; returns the number of detections written."""
-    return save_batches([batch])[0]
 
 
 def save_batches(batches: Sequence[FlushBatch]) -> list[int]:
@@ -326,13 +338,13 @@ class SessionRecorder:
         self.pending_dropped += 1
 
     def add_result(self, offset_ms: int, faces: Sequence[Mapping[str, Any]]) -> None:
-        self.pending_frames.append(AnalysedFrame(offset_ms, [dict(face) for face in faces]))
+        self.pending_frames.append(AnalysedFrame(offset_ms, list(faces)))
         self.faces += len(faces)
         self.processed += 1
 
     @property
     def pending_detections(self) -> int:
-        return sum(len(frame.faces) for frame in self.pending_frames)
+        return count_faces(self.pending_frames)
 
     def take_batch(self) -> FlushBatch | None:
         """Everything not yet written, or None if nothing changed since the last batch."""

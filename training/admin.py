@@ -164,8 +164,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def _queued(self, request: HttpRequest, job: TrainingJob) -> HttpResponse:
         if services.queue_was_down(job):
-            self.message_user(request, f"The training queue is unavailable, so {job.name} could not start and was "
-                                       "recorded as failed. Try again when the queue is back.", messages.ERROR)
+            self.message_user(request, services.queue_down_message(job), messages.ERROR)
         else:
             self.message_user(request, f"Queued {job.name}.")
         return HttpResponseRedirect(reverse("admin:training_trainingjob_change", args=[job.pk]))

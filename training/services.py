@@ -269,6 +269,12 @@ def queue_was_down(job: TrainingJob) -> bool:
     return job.state == TrainingJob.State.FAILED and job.error.startswith(QUEUE_UNAVAILABLE)
 
 
+def queue_down_message(job: TrainingJob) -> str:
+    """What the admin and the API tell whoever queued a job that `queue_was_down`."""
+    return (f"The training queue is unavailable ({job.error}); {job.name} was recorded as failed. "
+            "Try again when the queue is back.")
+
+
 def _send_to_worker(job_id: int, dispatch: int) -> None:
     from training.tasks import run_training_job
 

@@ -65,8 +65,8 @@ def test_late_writes_of_an_old_connection_are_numbered_after_the_new_ones(user):
     for recorder in (new, old, new):
         recorder.receive_frame()
         recorder.add_result(10, [face])
-    assert services.save_batch(new.take_batch()) == 2
-    assert services.save_batch(old.take_batch()) == 1
+    assert services.save_batches([new.take_batch()]) == [2]
+    assert services.save_batches([old.take_batch()]) == [1]
     session.refresh_from_db()
     assert (session.frames_received, session.frames_processed) == (3, 3)
     assert sorted(session.detections.values_list("frame_index", flat=True)) == [0, 1, 2]

@@ -86,9 +86,7 @@ class TrainingJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
         except DjangoValidationError as error:
             raise _as_api_error(error) from error
         if services.queue_was_down(job):
-            return Response({"detail": f"The training queue is unavailable ({job.error}); {job.name} was recorded "
-                                       "as failed. Try again when the queue is back."},
-                            status=status.HTTP_503_SERVICE_UNAVAILABLE)
+            return Response({"detail": services.queue_down_message(job)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(TrainingJobSerializer(job).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary=f"Cancel a queued or running job (staff with {CANCEL_JOBS})", request=None,
