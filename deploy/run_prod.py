@@ -84,6 +84,32 @@ def find_nginx() -> str:
     raise LayoutError("nginx is not installed: install Debian's package (apt-get install nginx)")
 
 
+# How nginx passes plain HTTP to the ASGI processes (every location but /ws/ and /static/).
+HTTP_PROXY = """\
+            proxy_pass http://moodlens_asgi;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;  # with its port: Django's CSRF check compares it with Origin
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $forwarded_proto;
+            proxy_connect_timeout 5s;
+            proxy_read_timeout 120s;
+            # A process that died or is restarting: try the next one (idempotent requests only).
+            proxy_next_upstream error timeout http_502 http_503;"""
+
+
+def upload_locations() -> str:
+    """Locations whose uploads may be larger than the default body limit: the video uploads."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    limit = settings.VIDEO_MAX_BYTES + MULTIPART_OVERHEAD
+    return "".join(
+        f"\n        location = {path} {{\n            client_max_body_size {limit};\n{HTTP_PROXY}\n        }}\n"
+        for path in (reverse("videos"), reverse("api-videos"))
+    )
+
+
 def render_nginx_conf(*, prefix: Path, listen: str, upstream_ports: list[int]) -> str:
     """nginx.conf from the template and the Django settings (body limits, static files)."""
     import django
@@ -96,6 +122,7 @@ def render_nginx_conf(*, prefix: Path, listen: str, upstream_ports: list[int]) -
     return string.Template(TEMPLATE.read_text()).substitute(
         generated_note="Generated: edit deploy/nginx.conf.template, not this file.",
         prefix=prefix, listen=listen, upstream_servers=servers, mime_types=mime_types,
+        http_proxy=HTTP_PROXY, upload_locations=upload_locations(),
         max_body_bytes=settings.PREDICT_MAX_BYTES + MULTIPART_OVERHEAD,
         static_root=Path(settings.STATIC_ROOT).resolve(),
         user_directive="user root;" if os.geteuid() == 0 else "",

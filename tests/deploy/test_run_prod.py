@@ -81,11 +81,12 @@ def http_status(url: str, data: bytes | None = None, headers: dict | None = None
 
 
 def status_for_declared_body(url: str, path: str, length: int) -> int:
-    """The status nginx answers to a POST declaring a `length`-byte body, before any byte of it."""
+    """The status nginx answers to a POST declaring a `length`-byte body, before any byte of it:
+    100 (send it) or 413 (too large)."""
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as connection:
         connection.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: image/jpeg\r\n"
-                           f"Content-Length: {length}\r\n\r\n".encode())
+                           f"Content-Length: {length}\r\nExpect: 100-continue\r\n\r\n".encode())
         return int(connection.recv(1024).split(b" ")[1])
 
 
@@ -288,7 +289,10 @@ async def test_the_production_layout_holds_sessions_through_redis_activation_and
 
     # Limits: nginx refuses an upload over the app's limit before Python sees it; a WebSocket
     # message between 1 MiB and MAX_FRAME_BYTES is answered (not dropped), one over it too.
-    assert status_for_declared_body(url, "/api/predict/", django_settings.PREDICT_MAX_BYTES + 200 * 1024) == 413
+    over_predict = django_settings.PREDICT_MAX_BYTES + 200 * 1024
+    assert status_for_declared_body(url, "/api/predict/", over_predict) == 413
+    assert status_for_declared_body(url, "/api/videos/", over_predict) == 100  # videos have a limit of their own
+    assert status_for_declared_body(url, "/api/videos/", django_settings.VIDEO_MAX_BYTES + 200 * 1024) == 413
     probe = LiveClient(url, cookies[0], frame)
     socket = await probe.open()
     for size, expected in ((1_500_000, "not a JPEG or PNG"), (django_settings.MAX_FRAME_BYTES + 1, "limit")):
