@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -78,7 +78,7 @@ def follow_active_model() -> str:
 
 def open_stream() -> StreamTracker:
     """Per-connection tracking state on the process's pipeline (loads the model at first use)."""
-    return recognizer.get_pipeline().new_stream()
+    return recognizer.get_pipeline().new_stream(live=True)
 
 
 def analyse_frame(stream: StreamTracker, image_bytes: bytes) -> tuple[list[dict[str, Any]], float]:
@@ -287,23 +287,33 @@ def save_batches(batches: Sequence[FlushBatch]) -> list[int]:
             .values_list("pk", "frames_processed")
         )
         detections: list[Detection] = []
+        added: dict[str, dict[int, int]] = {"frames_received": {}, "frames_processed": {}, "frames_dropped": {}}
         for session_id, session_batches in by_session.items():
             if session_id not in first_indices:
                 continue
             frames = [frame for batch in session_batches for frame in batch.frames]
-            CaptureSession.objects.filter(pk=session_id).update(
-                frames_received=F("frames_received") + sum(batch.received for batch in session_batches),
-                frames_processed=F("frames_processed") + len(frames),
-                frames_dropped=F("frames_dropped") + sum(batch.dropped for batch in session_batches),
-                last_seen_at=now,
-            )
+            added["frames_received"][session_id] = sum(batch.received for batch in session_batches)
+            added["frames_processed"][session_id] = len(frames)
+            added["frames_dropped"][session_id] = sum(batch.dropped for batch in session_batches)
             for number, frame in enumerate(frames):
                 detections += build_detections(
                     session_id=session_id, frame_index=first_indices[session_id] + number,
                     offset_ms=frame.offset_ms, faces=frame.faces,
                 )
+        if first_indices:  # one statement for all the sessions (a write carries many under load)
+            CaptureSession.objects.filter(pk__in=first_indices).update(
+                last_seen_at=now, **{name: F(name) + _per_session(counts) for name, counts in added.items()}
+            )
         record_detections(detections=detections)
     return [batch.detection_count if batch.session_id in first_indices else 0 for batch in batches]
+
+
+def _per_session(values: Mapping[int, int]) -> Case | Value:
+    """An SQL expression worth `values[pk]` on each session's row (0 for any other row)."""
+    distinct = set(values.values())
+    if len(distinct) <= 1:
+        return Value(distinct.pop() if distinct else 0)
+    return Case(*(When(pk=pk, then=Value(value)) for pk, value in values.items()), default=Value(0))
 
 
 @dataclass

@@ -82,8 +82,10 @@ def merge_boxes(preferred: list[Box], others: list[Box]) -> list[Box]:
 class RecognitionPipeline:
     """Decode → detect → crop → classify. Thread-safe: share one per process.
 
-    The classifier can be replaced while frames are processed (`swap_classifier`); each frame
-    uses the classifier it started with.
+    Live streams may classify with a cheaper `live_classifier` (a model's live variant: the same
+    networks without the mirror view, whose averaging the stream's smoothing over frames replaces);
+    without one, they use `classifier`. The classifiers can be replaced while frames are processed
+    (`swap_classifier`); each frame uses the classifier it started with.
     """
 
     def __init__(
@@ -91,17 +93,23 @@ class RecognitionPipeline:
         detector: FaceDetector,
         classifier: EmotionClassifier,
         *,
+        live_classifier: EmotionClassifier | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> None:
         self.detector = detector
         self.classifier = classifier
+        self.live_classifier = live_classifier or classifier
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
 
-    def swap_classifier(self, classifier: EmotionClassifier) -> EmotionClassifier:
-        """Use `classifier` from now on (one atomic assignment); return the previous one."""
-        previous, self.classifier = self.classifier, classifier
+    def swap_classifier(
+        self, classifier: EmotionClassifier, *, live_classifier: EmotionClassifier | None = None
+    ) -> EmotionClassifier:
+        """Use `classifier` (and `live_classifier`, else `classifier`, for live streams) from now
+        on; return the previous `classifier`."""
+        previous = self.classifier
+        self.classifier, self.live_classifier = classifier, live_classifier or classifier
         return previous
 
     def decode(self, image_bytes: bytes, *, max_bytes: int | None = None, max_pixels: int | None = None) -> np.ndarray:
@@ -127,11 +135,12 @@ class RecognitionPipeline:
         """Faces and emotions in decoded pixels: BGR (H, W, 3) or grayscale (H, W) uint8."""
         return self.classify_boxes(image, self.detector.detect(image))
 
-    def classify_boxes(self, image: np.ndarray, boxes: list[Box]) -> list[FaceResult]:
-        """Crop the faces at `boxes` and classify them in one batch."""
+    def classify_boxes(self, image: np.ndarray, boxes: list[Box], *, live: bool = False) -> list[FaceResult]:
+        """Crop the faces at `boxes` and classify them in one batch (with the live classifier if `live`)."""
         if not boxes:
             return []
-        return self.results(boxes, self.classifier.classify(self.crop_faces(image, boxes)))
+        classifier = self.live_classifier if live else self.classifier
+        return self.results(boxes, classifier.classify(self.crop_faces(image, boxes)))
 
     @staticmethod
     def crop_faces(image: np.ndarray, boxes: list[Box]) -> np.ndarray:
@@ -150,9 +159,10 @@ class RecognitionPipeline:
             results.append(FaceResult(tuple(int(v) for v in box), EMOTIONS[int(np.argmax(row))], scores))
         return results
 
-    def new_stream(self, *, redetect_every: int = REDETECT_EVERY) -> StreamTracker:
-        """State for the frames of one live session (one tracker per session, not shared)."""
-        return StreamTracker(self, redetect_every=redetect_every)
+    def new_stream(self, *, redetect_every: int = REDETECT_EVERY, live: bool = False) -> StreamTracker:
+        """State for the frames of one stream (one tracker per stream, not shared); a `live`
+        stream classifies with the live classifier."""
+        return StreamTracker(self, redetect_every=redetect_every, live=live)
 
 
 class StreamTracker:
@@ -171,10 +181,13 @@ class StreamTracker:
     Not thread-safe: a session processes its frames one after the other.
     """
 
-    def __init__(self, pipeline: RecognitionPipeline, *, redetect_every: int = REDETECT_EVERY) -> None:
+    def __init__(
+        self, pipeline: RecognitionPipeline, *, redetect_every: int = REDETECT_EVERY, live: bool = False
+    ) -> None:
         if redetect_every < 1:
             raise ValueError("redetect_every must be at least 1")
         self.pipeline = pipeline
+        self.live = live
         self.redetect_every = redetect_every
         self.tracked: list[Box] = []
         self.frame_shape: tuple[int, ...] = ()
@@ -193,7 +206,7 @@ class StreamTracker:
 
     def process_frame(self, image: np.ndarray) -> list[FaceResult]:
         """Faces and emotions in the next decoded frame of the session."""
-        return self.pipeline.classify_boxes(image, self.track(image))
+        return self.pipeline.classify_boxes(image, self.track(image), live=self.live)
 
     def track(self, image: np.ndarray) -> list[Box]:
         """The face boxes of the next decoded frame of the session (detection only)."""

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from emotions import recognizer
+from emotions import recognizer, services
 from emotions.recognition import HaarFaceDetector, YuNetFaceDetector
 from tests.emotions.recognition.support import YUNET_PATH
 
@@ -105,3 +105,19 @@ def test_a_process_that_missed_an_activation_follows_the_registry_at_the_next_se
     assert recognizer.current_model_dir() == other_dir
     assert pipeline.classifier.model_path == other_dir / "model.tflite"
     assert session.model_version == "v2"
+
+
+def test_a_live_variant_beside_the_model_is_what_live_streams_classify_with(configured, tiny_model_dir, tmp_path):
+    with_live = tmp_path / "with-live"
+    with_live.mkdir()
+    shutil.copy(tiny_model_dir / "model.tflite", with_live / recognizer.MODEL_FILE)
+    shutil.copy(tiny_model_dir / "model.tflite", with_live / recognizer.LIVE_MODEL_FILE)
+    configured.EMOTION_MODEL_DIR = with_live
+    pipeline = recognizer.get_pipeline()
+    assert pipeline.classifier.model_path == with_live / recognizer.MODEL_FILE
+    assert pipeline.live_classifier.model_path == with_live / recognizer.LIVE_MODEL_FILE
+    assert services.open_stream().live
+
+    recognizer.switch_model(tiny_model_dir)  # a model without a live variant: live streams use the model
+    assert pipeline.live_classifier is pipeline.classifier
+    assert pipeline.classifier.model_path == tiny_model_dir / recognizer.MODEL_FILE

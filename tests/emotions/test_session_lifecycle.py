@@ -76,17 +76,21 @@ def test_one_write_carries_the_frames_of_several_sessions(user, other_user):
     face = {"box": [1, 2, 30, 30], "emotion": "sad", "scores": dict.fromkeys(services.EMOTIONS, 1 / 7)}
     first, second, deleted = (services.start_session(user=owner, connection="c") for owner in (user, other_user, user))
     recorders = [services.SessionRecorder(session) for session in (first, second, deleted, first)]
-    for count, recorder in zip((1, 2, 1, 1), recorders, strict=True):
+    for count, recorder in zip((1, 3, 1, 1), recorders, strict=True):
         for _ in range(count):
             recorder.receive_frame()
             recorder.add_result(5, [face, face])
+    recorders[1].receive_frame()
+    recorders[1].drop_frame()
     deleted.delete()
 
-    assert services.save_batches([recorder.take_batch() for recorder in recorders]) == [2, 4, 0, 2]
+    assert services.save_batches([recorder.take_batch() for recorder in recorders]) == [2, 6, 0, 2]
     first.refresh_from_db()
-    assert (first.frames_received, first.frames_processed) == (2, 2)
+    second.refresh_from_db()
+    assert (first.frames_received, first.frames_processed, first.frames_dropped) == (2, 2, 0)
     assert sorted(first.detections.values_list("frame_index", "face_index")) == [(0, 0), (0, 1), (1, 0), (1, 1)]
-    assert second.detections.count() == 4
+    assert (second.frames_received, second.frames_processed, second.frames_dropped) == (4, 3, 1)
+    assert second.detections.count() == 6
 
 
 def test_the_sweep_ends_old_sessions_without_keep_alives_but_leaves_video_analyses(settings):

@@ -241,3 +241,40 @@ def test_stream_spreads_the_periodic_full_search_over_two_frames(classifier, por
     assert [call for call in calls if call[1] != "detect"] == [
         (9, "propose"), (10, "confirm"), (19, "propose"), (20, "confirm"), (29, "propose"), (30, "confirm")]
     assert tracker.full_searches == 4
+
+
+class RecordingClassifier:
+    """Classifies with `inner` and remembers that it was asked."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    def classify(self, faces):
+        self.calls += 1
+        return self.inner.classify(faces)
+
+
+def test_live_streams_classify_with_the_live_classifier_and_others_with_the_main_one(haar, classifier, astronaut_frame):
+    main, live = RecordingClassifier(classifier), RecordingClassifier(classifier)
+    pipeline = RecognitionPipeline(haar, main, live_classifier=live)
+    assert len(pipeline.new_stream(live=True).process_frame(astronaut_frame)) == 1
+    assert (main.calls, live.calls) == (0, 1)
+    pipeline.process_frame(astronaut_frame)
+    pipeline.new_stream().process_frame(astronaut_frame)  # e.g. a video: the main model
+    assert (main.calls, live.calls) == (2, 1)
+
+
+def test_without_a_live_classifier_live_streams_use_the_main_one(haar, classifier, astronaut_frame):
+    main = RecordingClassifier(classifier)
+    pipeline = RecognitionPipeline(haar, main)
+    assert pipeline.live_classifier is main
+    pipeline.new_stream(live=True).process_frame(astronaut_frame)
+    assert main.calls == 1
+
+
+def test_swap_classifier_replaces_both_and_drops_a_live_variant_the_new_model_lacks(haar, classifier):
+    first, first_live, second = (RecordingClassifier(classifier) for _ in range(3))
+    pipeline = RecognitionPipeline(haar, first, live_classifier=first_live)
+    assert pipeline.swap_classifier(second) is first
+    assert pipeline.classifier is second and pipeline.live_classifier is second

@@ -28,3 +28,12 @@ def test_shipped_model_calls_the_astronaut_happy_in_a_camera_frame(shipped_pipel
     results = shipped_pipeline.process(astronaut_jpeg)
     assert len(results) == 1
     assert results[0].emotion == "happy", results[0].scores
+
+
+def test_the_shipped_live_variant_also_calls_the_astronaut_happy(astronaut_jpeg):
+    live_model = SHIPPED_MODEL.with_name("model_live.tflite")
+    assert live_model.is_file(), "the shipped model's live variant is missing"
+    pipeline = RecognitionPipeline(HaarFaceDetector(), EmotionClassifier(SHIPPED_MODEL),
+                                   live_classifier=EmotionClassifier(live_model))
+    (result,) = pipeline.new_stream(live=True).process(astronaut_jpeg)
+    assert result.emotion == "happy", result.scores
