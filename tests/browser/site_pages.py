@@ -6,7 +6,7 @@ from tests.browser.conftest import in_thread
 from tests.factories import CaptureSessionFactory, DetectionFactory, UserFactory
 
 ANONYMOUS_PAGES = ["/", "/accounts/login/", "/accounts/signup/", "/emotions/happy/"]
-SIGNED_IN_PAGES = ["/", "/live/", "/history/", "/history/{session}/", "/accounts/profile/",
+SIGNED_IN_PAGES = ["/", "/live/", "/history/", "/history/{session}/", "/videos/", "/accounts/profile/",
                    "/accounts/password_change/", "/emotions/happy/"]
 
 

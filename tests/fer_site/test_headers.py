@@ -2,6 +2,7 @@
 only), and no page holds what that policy would block: inline scripts, inline styles, handlers."""
 
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -46,7 +47,7 @@ def pages(staff, tmp_path) -> dict[str, str]:
     job = TrainingJobFactory(state="RUNNING", metrics=version.metrics)
     return {
         "home": reverse("home"), "live": reverse("live"), "history": reverse("history"),
-        "history detail": reverse("history-detail", args=[session.pk]),
+        "history detail": reverse("history-detail", args=[session.pk]), "videos": reverse("videos"),
         "gallery": reverse("gallery", args=["happy"]), "account": reverse("account"),
         "password change": reverse("password_change"), "api docs": reverse("api-docs"),
         "admin": reverse("admin:index"), "admin versions": reverse("admin:training_modelversion_changelist"),
@@ -97,3 +98,12 @@ def test_the_checker_sees_what_a_strict_policy_blocks():
     html = ('<script>alert(1)</script><script src="/x.js"></script><script type="application/json">{}</script>'
             '<style>p{}</style><p style="x" onclick="y">')
     assert len(blocked_inline_code(html)) == 4
+
+
+def test_no_template_holds_inline_code():
+    """Every template, including those of pages the test above does not list (a page added later)."""
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    found = {str(path.relative_to(templates)): blocked_inline_code(path.read_text())
+             for path in sorted(templates.rglob("*.html"))}
+    assert len(found) > 10
+    assert {name: blocked for name, blocked in found.items() if blocked} == {}
