@@ -19,7 +19,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from emotions import services, socket_slots
+from emotions import active_model, services, socket_slots
 from emotions.live_protocol import BadMessageCounter, ProtocolError, parse_control
 from emotions.live_writer import batch_writer, detach, retry_until
 from emotions.models import EndReason
@@ -83,7 +83,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         try:
             # Loading the model may read the model registry: a database call, closed after it.
-            self.stream = await database_sync_to_async(services.open_stream, thread_sensitive=False)()
+            self.stream = await database_sync_to_async(active_model.open_live_stream, thread_sensitive=False)()
         except (OSError, ValueError) as error:
             logger.error("live session refused: recognition model unavailable: %s", error)
             await self.send_json({"type": "error", "error": "the recognition model is not available on the server"})
@@ -382,7 +382,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 await self.send_json({"type": "notice", "level": "ok",
                                       "notice": "the message broker is back: model updates resume"})
                 # A model activated during the outage was announced to nobody: catch up from the registry.
-                label = await database_sync_to_async(services.follow_active_model)()
+                label = await database_sync_to_async(active_model.follow_and_name)()
                 await self.send_json({"type": "model", "label": label})
         elif not available and self.in_group:
             self.in_group = False
@@ -393,12 +393,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def model_activated(self, event: dict[str, Any]) -> None:
         """An admin activated another model: classify the next frames with it."""
         try:
-            activate = partial(services.activate_model, model_dir=event["model_dir"])
+            activate = partial(active_model.switch_model, event["model_dir"])
             await asyncio.get_running_loop().run_in_executor(EXECUTOR, activate)
         except Exception:  # a bad event or model must not end the socket: keep the model in use
             logger.exception("could not switch to the model of %r", event)
             return
-        label = event.get("label") or await database_sync_to_async(services.current_model_label)()
+        label = event.get("label") or await database_sync_to_async(active_model.current_model_label)()
         await self.send_json({"type": "model", "label": label})
 
     async def send_json(self, content: dict[str, Any]) -> None:

@@ -8,12 +8,10 @@ process dies next; a write that fails is kept and retried.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -23,62 +21,15 @@ from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from emotions import recognizer
+from emotions import active_model
 from emotions.models import CaptureSession, Detection, EndReason
 from emotions.recognition import FaceResult, StreamTracker
 from emotions.recognition.labels import EMOTIONS
 
 logger = logging.getLogger(__name__)
 
-MODEL_LABEL_MAX = CaptureSession._meta.get_field("model_version").max_length
 USER_AGENT_MAX = 300
 MAX_FRAME_SIDE = 10_000
-
-
-def current_model_label() -> str:
-    """The label of the model that classifies now, stored on each session.
-
-    The one place that names the model in use: the name of the active version in training's
-    registry when that is the model in use, else the name of its artifact directory.
-    """
-    model_dir = recognizer.current_model_dir()
-    try:
-        from training.selectors import get_active_model_version
-
-        active = get_active_model_version()
-    except Exception:  # no database here (e.g. on the event loop) or not migrated: name the directory
-        active = None
-    if active is not None and Path(active.artifact_dir).resolve() == Path(model_dir).resolve():
-        return active.name[:MODEL_LABEL_MAX]
-    return (model_dir.name or str(model_dir))[:MODEL_LABEL_MAX]
-
-
-_activation_lock = threading.Lock()
-
-
-def activate_model(*, model_dir: str | Path) -> bool:
-    """Classify with the model in `model_dir` from now on, in this process.
-
-    Idempotent: every consumer of the process receives the same broadcast, but the model is
-    loaded once. Returns whether the model changed.
-    """
-    model_dir = Path(model_dir)
-    with _activation_lock:
-        if recognizer.current_model_dir() == model_dir:
-            return False
-        recognizer.switch_model(model_dir)
-        return True
-
-
-def follow_active_model() -> str:
-    """Switch to the registry's active model if another one is in use; returns its label."""
-    recognizer.follow_registry()
-    return current_model_label()
-
-
-def open_stream() -> StreamTracker:
-    """Per-connection tracking state on the process's pipeline (loads the model at first use)."""
-    return recognizer.get_pipeline().new_stream(live=True)
 
 
 def analyse_frame(stream: StreamTracker, image_bytes: bytes) -> tuple[list[dict[str, Any]], float]:
@@ -115,9 +66,9 @@ def client_info(*, headers: Iterable[tuple[bytes, bytes]] = (), message: Mapping
 def start_session(
     *, user: AbstractBaseUser, client_info: Mapping[str, Any] | None = None, connection: str = ""
 ) -> CaptureSession:
-    recognizer.follow_registry()  # in case another process activated a version meanwhile
+    active_model.follow_registry()  # in case another process activated a version meanwhile
     return CaptureSession.objects.create(
-        user=user, model_version=current_model_label(), client_info=dict(client_info or {}),
+        user=user, model_version=active_model.current_model_label(), client_info=dict(client_info or {}),
         connection=connection, last_seen_at=timezone.now(),
     )
 
@@ -157,7 +108,7 @@ def resume_session(*, user: AbstractBaseUser, session_id: int, connection: str) 
         session.reconnects += 1
         session.last_seen_at = now
         session.save(update_fields=["ended_at", "end_reason", "connection", "reconnects", "last_seen_at"])
-    recognizer.follow_registry()  # in case another process activated a version meanwhile
+    active_model.follow_registry()  # in case another process activated a version meanwhile
     return session
 
 

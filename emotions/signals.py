@@ -16,9 +16,9 @@ logger = logging.getLogger(__name__)
 @receiver(model_activated, dispatch_uid="emotions.switch_to_activated_model")
 def switch_to_activated_model(sender, *, model_dir: str, label: str = "", **kwargs) -> None:
     """Switch this process's pipeline at once; other processes switch through the channel-layer broadcast."""
-    from emotions import services
+    from emotions import active_model
 
-    if services.activate_model(model_dir=model_dir):
+    if active_model.switch_model(model_dir):
         logger.info("Recognition switched to model %s (%s)", label, model_dir)
 
 

@@ -24,7 +24,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from emotions import recognizer
+from emotions import active_model
 from emotions.models import CaptureSession, Detection, VideoAnalysis
 from emotions.recognition.video import (
     VideoError,
@@ -35,7 +35,7 @@ from emotions.recognition.video import (
     frames_in_span,
     probe_video,
 )
-from emotions.services import build_detections, current_model_label, save_video_detections
+from emotions.services import build_detections, save_video_detections
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def receive_video(*, user: AbstractBaseUser, upload: UploadedFile, options: Vide
         raise
     with transaction.atomic():
         session = CaptureSession.objects.create(
-            user=user, kind=CaptureSession.Kind.VIDEO, model_version=current_model_label(),
+            user=user, kind=CaptureSession.Kind.VIDEO, model_version=active_model.current_model_label(),
             client_info={"frame_size": [info.width, info.height]},
         )
         analysis = VideoAnalysis.objects.create(
@@ -186,8 +186,8 @@ def run_video_analysis(analysis_id: int) -> VideoAnalysis | None:
     session = analysis.session
     started = time.monotonic()
     try:
-        recognizer.follow_registry()
-        pipeline = recognizer.get_pipeline()
+        active_model.follow_registry()
+        pipeline = active_model.get_pipeline()
         options = VideoOptions(every=analysis.every, max_seconds=analysis.max_seconds)
         info = check_video(Path(analysis.stored_path), options)
         total = frames_to_analyse(analysis)

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from emotions import recognizer
+from emotions import active_model
 from emotions.models import CaptureSession
 from emotions.services import faces_largest_first
 
@@ -35,8 +35,8 @@ def predict_faces(image_bytes: bytes) -> list[dict[str, Any]]:
     Uses the process's pipeline (the active model) but the API's own byte and pixel limits, which
     are larger than a live frame's: clients upload photos, not webcam frames.
     """
-    pipeline = recognizer.get_pipeline()
-    recognizer.follow_registry()  # in case another process activated a version meanwhile
+    pipeline = active_model.get_pipeline()
+    active_model.follow_registry()  # in case another process activated a version meanwhile
     return faces_largest_first(pipeline.process(
         image_bytes, max_bytes=predict_max_bytes(), max_pixels=predict_max_pixels()
     ))

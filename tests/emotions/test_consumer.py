@@ -14,7 +14,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 
-from emotions import consumers, live_writer, recognizer, services
+from emotions import active_model, consumers, live_writer, services
 from emotions.models import CaptureSession, Detection
 from emotions.recognition.labels import EMOTIONS
 from emotions.routing import websocket_urlpatterns
@@ -77,7 +77,7 @@ async def test_a_frame_is_answered_with_the_faces_and_stored(user, face_jpeg, ti
     session = await get_session(hello["id"])
     assert session.user_id == user.pk
     assert session.ended_at is not None
-    assert session.model_version == await sync_to_async(services.current_model_label)() == tiny_model_dir.name
+    assert session.model_version == await sync_to_async(active_model.current_model_label)() == tiny_model_dir.name
     assert (session.frames_received, session.frames_processed, session.frames_dropped) == (1, 1, 0)
     assert session.client_info["user_agent"] == "pytest-agent/1.0"
     detection = await sync_to_async(Detection.objects.get)(session=session)
@@ -435,15 +435,15 @@ async def test_stop_and_start_messages_end_and_begin_sessions(user, face_jpeg):
 async def test_model_activated_broadcast_switches_the_model(user, face_jpeg, tiny_model_dir, tmp_path):
     new_model_dir = tmp_path / "fernet-v2"
     new_model_dir.mkdir()
-    shutil.copy(tiny_model_dir / recognizer.MODEL_FILE, new_model_dir / recognizer.MODEL_FILE)
+    shutil.copy(tiny_model_dir / active_model.MODEL_FILE, new_model_dir / active_model.MODEL_FILE)
     communicator, _ = await open_socket(user)
 
     event = {"type": "model.activated", "model_dir": str(new_model_dir), "label": "fernet v2"}
     await get_channel_layer().group_send(consumers.RECOGNITION_GROUP, event)
     assert await receive(communicator) == {"type": "model", "label": "fernet v2"}
-    assert recognizer.current_model_dir() == new_model_dir
-    assert await sync_to_async(services.current_model_label)() == "fernet-v2"
-    assert services.activate_model(model_dir=new_model_dir) is False  # already active: not loaded again
+    assert active_model.current_model_dir() == new_model_dir
+    assert await sync_to_async(active_model.current_model_label)() == "fernet-v2"
+    assert active_model.switch_model(new_model_dir) is False  # already active: not loaded again
 
     await send_frame(communicator, face_jpeg)
     assert (await receive(communicator))["type"] == "result"

@@ -99,9 +99,9 @@ async def test_a_redis_outage_is_survived_and_told_to_the_user(private_redis, us
     back = await receive_until(communicator, "notice")
     assert back["level"] == "ok"
     caught_up = await receive_until(communicator, "model")  # a model activated meanwhile would be picked up here
-    assert caught_up["label"] == consumers.services.recognizer.current_model_dir().name
+    assert caught_up["label"] == consumers.active_model.current_model_dir().name
     await get_channel_layer().group_send(consumers.RECOGNITION_GROUP, {
-        "type": "model.activated", "model_dir": str(consumers.services.recognizer.current_model_dir()),
+        "type": "model.activated", "model_dir": str(consumers.active_model.current_model_dir()),
         "label": "after the outage",
     })
     assert await receive_until(communicator, "model") == {"type": "model", "label": "after the outage"}

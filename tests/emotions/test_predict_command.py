@@ -5,7 +5,7 @@ import cv2
 import pytest
 from django.core.management import CommandError, call_command
 
-from emotions import recognizer
+from emotions import active_model
 from emotions.recognition.bench import astronaut_bgr, encode_jpeg, place_in_frame
 
 
@@ -14,7 +14,7 @@ def model_settings(settings, tiny_model_dir):
     settings.EMOTION_MODEL_DIR = tiny_model_dir
     settings.FACE_DETECTOR = "haar"
     yield settings
-    recognizer.reset_pipeline()
+    active_model.reset_pipeline()
 
 
 @pytest.fixture

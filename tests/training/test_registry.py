@@ -12,8 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.signals import post_migrate
 
-from emotions import recognizer
-from emotions import services as emotion_services
+from emotions import active_model
 from emotions.consumers import RECOGNITION_GROUP
 from tests.factories import ModelVersionFactory
 from training import selectors, services
@@ -42,9 +41,9 @@ def model_dir(tmp_path, tiny_model_dir):
 
 @pytest.fixture
 def fresh_pipeline():
-    recognizer.reset_pipeline()
+    active_model.reset_pipeline()
     yield
-    recognizer.reset_pipeline()
+    active_model.reset_pipeline()
 
 
 @pytest.fixture
@@ -101,7 +100,7 @@ def test_activation_switches_exactly_one_and_broadcasts_on_commit(model_dir, emp
     try:
         with django_capture_on_commit_callbacks() as callbacks:
             services.activate_model_version(new)
-            assert recognizer.current_model_dir() != new.artifact_dir  # nothing happens before the commit
+            assert active_model.current_model_dir() != new.artifact_dir  # nothing happens before the commit
         assert len(callbacks) == 1
         callbacks[0]()
         message = async_to_sync(layer.receive)(channel)
@@ -112,8 +111,8 @@ def test_activation_switches_exactly_one_and_broadcasts_on_commit(model_dir, emp
     new.refresh_from_db()
     assert not old.is_active and new.is_active and new.activated_at is not None
     # This process switched through the model_activated signal; new sessions record the version.
-    assert str(recognizer.current_model_dir()) == new.artifact_dir
-    assert emotion_services.current_model_label() == "fer-v2"
+    assert str(active_model.current_model_dir()) == new.artifact_dir
+    assert active_model.current_model_label() == "fer-v2"
 
 
 def test_a_version_without_model_file_is_not_activated(empty_registry):
@@ -126,20 +125,20 @@ def test_a_version_without_model_file_is_not_activated(empty_registry):
 
 def test_a_new_process_starts_with_the_active_version(settings, model_dir, empty_registry, fresh_pipeline):
     settings.EMOTION_MODEL_DIR = model_dir("configured")
-    recognizer.reset_pipeline()
+    active_model.reset_pipeline()
     version = ModelVersionFactory(name="fer-v3", artifact_dir=str(model_dir("fer-v3")), is_active=True)
-    recognizer.get_pipeline()
-    assert str(recognizer.current_model_dir()) == version.artifact_dir
-    assert emotion_services.current_model_label() == "fer-v3"
+    active_model.get_pipeline()
+    assert str(active_model.current_model_dir()) == version.artifact_dir
+    assert active_model.current_model_label() == "fer-v3"
 
 
 def test_the_shipped_version_follows_the_setting(settings, model_dir, empty_registry, fresh_pipeline):
     ModelVersionFactory(name="shipped", artifact_dir=str(model_dir("shipped")), is_active=True)
     settings.EMOTION_MODEL_DIR = model_dir("configured")
-    recognizer.reset_pipeline()
-    recognizer.get_pipeline()
-    assert recognizer.current_model_dir() == settings.EMOTION_MODEL_DIR
-    assert emotion_services.current_model_label() == "configured"
+    active_model.reset_pipeline()
+    active_model.get_pipeline()
+    assert active_model.current_model_dir() == settings.EMOTION_MODEL_DIR
+    assert active_model.current_model_label() == "configured"
 
 
 def test_architectures_listed_without_keras_match_the_core():
@@ -181,6 +180,6 @@ async def test_activation_reaches_a_connected_live_consumer(settings, user, mode
     try:
         await sync_to_async(services.activate_model_version)(version)
         assert await communicator.receive_json_from(timeout=20) == {"type": "model", "label": "fer-live"}
-        assert str(recognizer.current_model_dir()) == version.artifact_dir
+        assert str(active_model.current_model_dir()) == version.artifact_dir
     finally:
         await communicator.disconnect(timeout=20)

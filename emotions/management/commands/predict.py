@@ -12,8 +12,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from emotions.active_model import build_pipeline
 from emotions.recognition import DEFAULT_MAX_PIXELS, InvalidImageError, RecognitionPipeline
-from emotions.recognizer import build_pipeline
 
 # Photos from a camera or phone are larger than the frames of a live session.
 FILE_MAX_BYTES = 50 * 1024 * 1024

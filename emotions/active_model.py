@@ -1,4 +1,8 @@
-"""The process's one recognition pipeline, built from Django settings at first use.
+"""The process's model: one recognition pipeline, built at first use, following the registry.
+
+This module owns everything about the model a server process classifies with: building the
+pipeline from the settings, reading which version the registry says is active, switching to it
+(when an admin activates a version, or when this process notices another did), and naming it.
 
 Settings read (each optional, with a default):
 
@@ -11,8 +15,8 @@ Settings read (each optional, with a default):
 * `MAX_FRAME_BYTES`: the largest image accepted (default 2 MB);
 * `MAX_FRAME_PIXELS`: the most pixels an image may have, read from its header before decoding.
 
-`switch_model` swaps the classifier of the running pipeline atomically, for example when an admin
-activates another model version: frames in flight finish with the model they started with.
+A switch swaps the classifiers of the running pipeline atomically: frames in flight finish with
+the model they started with.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from emotions.models import CaptureSession
 from emotions.recognition import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
@@ -32,8 +38,12 @@ from emotions.recognition import (
     FaceDetector,
     HaarFaceDetector,
     RecognitionPipeline,
+    StreamTracker,
     YuNetFaceDetector,
 )
+
+if TYPE_CHECKING:
+    from training.models import ModelVersion
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +66,13 @@ _model_dir: Path | None = None
 def configured_model_dir() -> Path:
     return Path(getattr(settings, "EMOTION_MODEL_DIR", Path(settings.BASE_DIR) / "models" / "shipped"))
 
+
+def same_dir(first: str | Path, second: str | Path) -> bool:
+    """Whether two artifact paths name the same directory (the one way paths are compared here)."""
+    return Path(first).resolve() == Path(second).resolve()
+
+
+# Building ---------------------------------------------------------------------------------------
 
 def build_detector() -> FaceDetector:
     """The face detector named by `settings.FACE_DETECTOR`."""
@@ -90,21 +107,22 @@ def frame_max_pixels() -> int:
 def build_pipeline(
     model_dir: str | Path | None = None, *, max_bytes: int | None = None, max_pixels: int | None = None
 ) -> RecognitionPipeline:
-    """A new, separate pipeline (for commands and tests); the service uses `get_pipeline()`.
+    """A new, separate pipeline (for commands and tests); the server uses `get_pipeline()`.
 
     `max_bytes` and `max_pixels` limit an image; by default a live frame's limits,
     `settings.MAX_FRAME_BYTES` and `settings.MAX_FRAME_PIXELS`.
     """
-    detector = build_detector()
     model_dir = model_dir or configured_model_dir()
     return RecognitionPipeline(
-        detector,
+        build_detector(),
         build_classifier(model_dir),
         live_classifier=build_live_classifier(model_dir),
         max_bytes=max_bytes or int(getattr(settings, "MAX_FRAME_BYTES", DEFAULT_MAX_BYTES)),
         max_pixels=max_pixels or frame_max_pixels(),
     )
 
+
+# The process's pipeline -------------------------------------------------------------------------
 
 def get_pipeline() -> RecognitionPipeline:
     """The process's pipeline, built at the first call (thread-safe).
@@ -123,56 +141,10 @@ def get_pipeline() -> RecognitionPipeline:
         return _pipeline
 
 
-def registry_model_dir() -> Path | None:
-    """The model the registry says to use: the active version's directory (the configured one
-    when the shipped version is active, or none is); None when the registry cannot be read (no
-    database here yet, not migrated, or an async context)."""
-    try:
-        from training.selectors import get_active_model_version
-
-        active = get_active_model_version()
-    except Exception:
-        return None
-    if active is not None and not active.is_shipped and (Path(active.artifact_dir) / MODEL_FILE).is_file():
-        return Path(active.artifact_dir)
-    return configured_model_dir()
-
-
-def follow_registry() -> None:
-    """Switch to the registry's active version if it is not the model in use.
-
-    An activation is broadcast to the processes that have a live session at that moment; any
-    other server process catches up here (one query), at its next session start or prediction.
-    """
-    if _pipeline is None:  # the first get_pipeline() reads the registry anyway
-        return
-    wanted = registry_model_dir()
-    if wanted is None or wanted.resolve() == current_model_dir().resolve():  # as current_model_label compares
-        return
-    try:
-        switch_model(wanted)
-    except Exception:  # keep classifying with the model we have
-        logger.exception("could not switch to the active model %s", wanted)
-
-
-def switch_model(model_dir: str | Path) -> None:
-    """Classify with the model in `model_dir` from now on, in this process.
-
-    The new model is loaded before the lock is taken, so frames keep flowing meanwhile, and a
-    model that fails to load leaves the current one in place.
-    """
-    global _pipeline, _model_dir
-    model_dir = Path(model_dir)
-    classifier, live_classifier = build_classifier(model_dir), build_live_classifier(model_dir)
-    with _lock:
-        if _pipeline is None:
-            _pipeline = RecognitionPipeline(
-                build_detector(), classifier, live_classifier=live_classifier,
-                max_bytes=int(getattr(settings, "MAX_FRAME_BYTES", DEFAULT_MAX_BYTES)), max_pixels=frame_max_pixels(),
-            )
-        else:
-            _pipeline.swap_classifier(classifier, live_classifier=live_classifier)
-        _model_dir = model_dir
+def open_live_stream() -> StreamTracker:
+    """Per-connection tracking state on the process's pipeline, classifying with the live variant
+    (loads the model at first use)."""
+    return get_pipeline().new_stream(live=True)
 
 
 def current_model_dir() -> Path:
@@ -193,3 +165,93 @@ def _reset_on_setting_change(*, setting: str, **kwargs) -> None:
     """Tests that override a recognition setting get a pipeline built from the new value."""
     if setting in _SETTINGS_READ:
         reset_pipeline()
+
+
+# Following the registry -------------------------------------------------------------------------
+
+class RegistryUnavailable(Exception):
+    """The registry cannot be read here: no database yet, not migrated, or an async context."""
+
+
+def active_version() -> ModelVersion | None:
+    """The registry's active version, or None (the one place it is read here)."""
+    try:
+        from training.selectors import get_active_model_version
+
+        return get_active_model_version()
+    except Exception as error:
+        raise RegistryUnavailable(str(error)) from error
+
+
+def registry_model_dir() -> Path | None:
+    """The model the registry says to use: the active version's directory (the configured one
+    when the shipped version is active, or none is); None when the registry cannot be read."""
+    try:
+        active = active_version()
+    except RegistryUnavailable:
+        return None
+    if active is not None and not active.is_shipped and (Path(active.artifact_dir) / MODEL_FILE).is_file():
+        return Path(active.artifact_dir)
+    return configured_model_dir()
+
+
+_switch_lock = threading.Lock()  # one switch at a time: a model is loaded once however many ask for it
+
+
+def switch_model(model_dir: str | Path) -> bool:
+    """Classify with the model in `model_dir` from now on, in this process; returns whether the
+    model changed (idempotent: every consumer of a process receives the same broadcast).
+
+    The new model is loaded outside the pipeline's lock, so frames keep flowing meanwhile, and a
+    model that fails to load leaves the current one in place.
+    """
+    global _pipeline, _model_dir
+    model_dir = Path(model_dir)
+    with _switch_lock:
+        if same_dir(current_model_dir(), model_dir) and _pipeline is not None:
+            return False
+        loaded = build_pipeline(model_dir)
+        with _lock:
+            if _pipeline is None:
+                _pipeline = loaded
+            else:
+                _pipeline.swap_classifier(loaded.classifier, live_classifier=loaded.live_classifier)
+            _model_dir = model_dir
+    return True
+
+
+def follow_registry() -> None:
+    """Switch to the registry's active version if it is not the model in use.
+
+    An activation is broadcast to the processes that have a live session at that moment; any
+    other server process catches up here (one query), at its next session start or prediction.
+    """
+    if _pipeline is None:  # the first get_pipeline() reads the registry anyway
+        return
+    wanted = registry_model_dir()
+    if wanted is None:
+        return
+    try:
+        switch_model(wanted)
+    except Exception:  # keep classifying with the model we have
+        logger.exception("could not switch to the active model %s", wanted)
+
+
+def current_model_label() -> str:
+    """The label of the model that classifies now, stored on each session: the name of the
+    registry's active version when that is the model in use, else its directory's name."""
+    label_max = CaptureSession._meta.get_field("model_version").max_length
+    model_dir = current_model_dir()
+    try:
+        active = active_version()
+    except RegistryUnavailable:  # e.g. on the event loop: name the directory
+        active = None
+    if active is not None and same_dir(active.artifact_dir, model_dir):
+        return active.name[:label_max]
+    return (model_dir.name or str(model_dir))[:label_max]
+
+
+def follow_and_name() -> str:
+    """`follow_registry`, then the label of the model in use."""
+    follow_registry()
+    return current_model_label()

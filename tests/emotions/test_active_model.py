@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from emotions import recognizer, services
+from emotions import active_model
 from emotions.recognition import HaarFaceDetector, YuNetFaceDetector
 from tests.emotions.recognition.support import YUNET_PATH
 
@@ -14,61 +14,61 @@ from tests.emotions.recognition.support import YUNET_PATH
 def configured(settings, tiny_model_dir):
     settings.EMOTION_MODEL_DIR = tiny_model_dir
     settings.FACE_DETECTOR = "haar"
-    recognizer.reset_pipeline()
+    active_model.reset_pipeline()
     yield settings
-    recognizer.reset_pipeline()
+    active_model.reset_pipeline()
 
 
 def test_one_pipeline_per_process_built_once_even_from_many_threads(configured, tiny_model_dir):
     with ThreadPoolExecutor(max_workers=8) as pool:
-        pipelines = list(pool.map(lambda _: recognizer.get_pipeline(), range(16)))
+        pipelines = list(pool.map(lambda _: active_model.get_pipeline(), range(16)))
     assert all(p is pipelines[0] for p in pipelines)
     assert isinstance(pipelines[0].detector, HaarFaceDetector)
-    assert recognizer.current_model_dir() == tiny_model_dir
+    assert active_model.current_model_dir() == tiny_model_dir
 
 
 def test_frame_limit_comes_from_settings(configured):
     configured.MAX_FRAME_BYTES = 1234
-    assert recognizer.get_pipeline().max_bytes == 1234
+    assert active_model.get_pipeline().max_bytes == 1234
 
 
 def test_switch_model_swaps_the_classifier_in_place(configured, tiny_model_dir, tmp_path):
-    pipeline = recognizer.get_pipeline()
+    pipeline = active_model.get_pipeline()
     old_classifier = pipeline.classifier
     other_dir = tmp_path / "v2"
     other_dir.mkdir()
     shutil.copy(tiny_model_dir / "model.tflite", other_dir / "model.tflite")
-    recognizer.switch_model(other_dir)
-    assert recognizer.get_pipeline() is pipeline
+    active_model.switch_model(other_dir)
+    assert active_model.get_pipeline() is pipeline
     assert pipeline.classifier is not old_classifier
     assert pipeline.classifier.model_path == other_dir / "model.tflite"
-    assert recognizer.current_model_dir() == other_dir
+    assert active_model.current_model_dir() == other_dir
 
 
 def test_switch_to_a_missing_model_keeps_the_current_one(configured, tmp_path):
-    pipeline = recognizer.get_pipeline()
+    pipeline = active_model.get_pipeline()
     classifier = pipeline.classifier
     with pytest.raises(FileNotFoundError):
-        recognizer.switch_model(tmp_path / "nowhere")
+        active_model.switch_model(tmp_path / "nowhere")
     assert pipeline.classifier is classifier
 
 
 def test_overriding_a_setting_rebuilds_the_pipeline(configured, tiny_model_dir, tmp_path):
-    first = recognizer.get_pipeline()
+    first = active_model.get_pipeline()
     configured.EMOTION_MODEL_DIR = tiny_model_dir  # any change of a recognition setting
-    assert recognizer.get_pipeline() is not first
+    assert active_model.get_pipeline() is not first
 
 
 def test_default_model_dir_is_models_shipped(settings):
     del settings.EMOTION_MODEL_DIR
-    assert recognizer.configured_model_dir() == settings.BASE_DIR / "models" / "shipped"
+    assert active_model.configured_model_dir() == settings.BASE_DIR / "models" / "shipped"
 
 
 def test_yunet_needs_a_model_path(configured):
     configured.FACE_DETECTOR = "yunet"
     configured.YUNET_MODEL_PATH = ""
     with pytest.raises(ValueError, match="YUNET_MODEL_PATH"):
-        recognizer.build_detector()
+        active_model.build_detector()
 
 
 def test_yunet_is_built_when_configured(configured):
@@ -76,13 +76,13 @@ def test_yunet_is_built_when_configured(configured):
         pytest.skip(f"YuNet model not found at {YUNET_PATH}")
     configured.FACE_DETECTOR = "yunet"
     configured.YUNET_MODEL_PATH = str(YUNET_PATH)
-    assert isinstance(recognizer.get_pipeline().detector, YuNetFaceDetector)
+    assert isinstance(active_model.get_pipeline().detector, YuNetFaceDetector)
 
 
 def test_unknown_detector_is_refused(configured):
     configured.FACE_DETECTOR = "magic"
     with pytest.raises(ValueError, match="unknown FACE_DETECTOR"):
-        recognizer.build_detector()
+        active_model.build_detector()
 
 
 @pytest.mark.django_db
@@ -93,8 +93,8 @@ def test_a_process_that_missed_an_activation_follows_the_registry_at_the_next_se
     from tests.factories import ModelVersionFactory, UserFactory
     from training.models import ModelVersion
 
-    pipeline = recognizer.get_pipeline()
-    assert recognizer.current_model_dir() == tiny_model_dir
+    pipeline = active_model.get_pipeline()
+    assert active_model.current_model_dir() == tiny_model_dir
     other_dir = tmp_path / "v2"
     other_dir.mkdir()
     shutil.copy(tiny_model_dir / "model.tflite", other_dir / "model.tflite")
@@ -102,7 +102,7 @@ def test_a_process_that_missed_an_activation_follows_the_registry_at_the_next_se
     ModelVersionFactory(name="v2", artifact_dir=str(other_dir), is_active=True)  # no broadcast reaches us
 
     session = services.start_session(user=UserFactory())
-    assert recognizer.current_model_dir() == other_dir
+    assert active_model.current_model_dir() == other_dir
     assert pipeline.classifier.model_path == other_dir / "model.tflite"
     assert session.model_version == "v2"
 
@@ -110,14 +110,14 @@ def test_a_process_that_missed_an_activation_follows_the_registry_at_the_next_se
 def test_a_live_variant_beside_the_model_is_what_live_streams_classify_with(configured, tiny_model_dir, tmp_path):
     with_live = tmp_path / "with-live"
     with_live.mkdir()
-    shutil.copy(tiny_model_dir / "model.tflite", with_live / recognizer.MODEL_FILE)
-    shutil.copy(tiny_model_dir / "model.tflite", with_live / recognizer.LIVE_MODEL_FILE)
+    shutil.copy(tiny_model_dir / "model.tflite", with_live / active_model.MODEL_FILE)
+    shutil.copy(tiny_model_dir / "model.tflite", with_live / active_model.LIVE_MODEL_FILE)
     configured.EMOTION_MODEL_DIR = with_live
-    pipeline = recognizer.get_pipeline()
-    assert pipeline.classifier.model_path == with_live / recognizer.MODEL_FILE
-    assert pipeline.live_classifier.model_path == with_live / recognizer.LIVE_MODEL_FILE
-    assert services.open_stream().live
+    pipeline = active_model.get_pipeline()
+    assert pipeline.classifier.model_path == with_live / active_model.MODEL_FILE
+    assert pipeline.live_classifier.model_path == with_live / active_model.LIVE_MODEL_FILE
+    assert active_model.open_live_stream().live
 
-    recognizer.switch_model(tiny_model_dir)  # a model without a live variant: live streams use the model
+    active_model.switch_model(tiny_model_dir)  # a model without a live variant: live streams use the model
     assert pipeline.live_classifier is pipeline.classifier
-    assert pipeline.classifier.model_path == tiny_model_dir / recognizer.MODEL_FILE
+    assert pipeline.classifier.model_path == tiny_model_dir / active_model.MODEL_FILE
