@@ -40,6 +40,12 @@ def make_session(user, emotions: list[str], *, started_at=None, seconds: float =
     return session
 
 
+def downloaded(response) -> str:
+    """The text of a streamed download."""
+    assert response.streaming
+    return response.getvalue().decode()
+
+
 def json_script(html: str, element_id: str):
     match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', html, re.S)
     assert match, f"no #{element_id} data in the page"
@@ -161,7 +167,7 @@ def test_csv_export(user_client, user):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert f'filename="session-{session.pk}.csv"' in response["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(downloaded(response))))
     assert len(rows) == 4
     assert list(rows[0]) == list(selectors.EXPORT_FIELDS)
     assert [(row["frame_index"], row["face_index"], row["emotion"]) for row in rows] == [
@@ -175,7 +181,8 @@ def test_json_export(user_client, user):
     session = make_session(user, ["fear", "fear", "neutral"], seconds=3)
     response = user_client.get(reverse("history-export-json", args=[session.pk]))
     assert response.status_code == 200
-    data = response.json()
+    assert f'filename="session-{session.pk}.json"' in response["Content-Disposition"]
+    data = json.loads(downloaded(response))
     assert data["session"]["id"] == session.pk
     assert data["session"]["duration_seconds"] == pytest.approx(3)
     assert data["session"]["model_version"] == "test-model"
