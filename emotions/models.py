@@ -21,6 +21,9 @@ class CaptureSession(models.Model):
     """One webcam session of one user (from connect to stop, across reconnects that resume it), or
     one analysed video file."""
 
+    TITLE_MAX_LENGTH = 100
+    NOTE_MAX_LENGTH = 2000
+
     class Kind(models.TextChoices):
         LIVE = "live", "Live"
         VIDEO = "video", "Video"
@@ -45,6 +48,10 @@ class CaptureSession(models.Model):
     detections_lost = models.PositiveIntegerField(
         default=0, db_default=0, help_text="detections answered but never written (the database stayed down)"
     )
+    title = models.CharField(max_length=TITLE_MAX_LENGTH, blank=True, default="", db_default="",
+                             help_text="a short name the user gave the session")
+    note = models.TextField(max_length=NOTE_MAX_LENGTH, blank=True, default="", db_default="",
+                            help_text="the user's own note on the session")
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +18,8 @@ from emotions.recognition.labels import EMOTIONS
 
 TIMELINE_POINTS = 600  # a longer session is averaged into this many time buckets
 EXPORT_FIELDS = ("frame_index", "offset_ms", "face_index", "x", "y", "width", "height", "emotion", *EMOTIONS)
+# The export of all of a user's sessions: each row also names its session and the detection's time.
+USER_EXPORT_FIELDS = ("session", "time", *EXPORT_FIELDS)
 
 
 MAIN_FACE = 0  # face_index of the largest face in its frame: the one the timeline follows
@@ -154,6 +157,9 @@ def session_summary(*, session: CaptureSession) -> dict[str, Any]:
     """The session's own fields, as exported with its detections."""
     return {
         "id": session.pk,
+        "kind": session.kind,
+        "title": session.title,
+        "note": session.note,
         "started_at": session.started_at.isoformat(),
         "ended_at": session.ended_at.isoformat() if session.ended_at else None,
         "duration_seconds": session.duration_seconds,
@@ -165,6 +171,27 @@ def session_summary(*, session: CaptureSession) -> dict[str, Any]:
     }
 
 
+def user_session_summaries(*, user: AbstractBaseUser) -> list[dict[str, Any]]:
+    """`session_summary` of each of the user's sessions, oldest first (the head of their full export)."""
+    sessions = CaptureSession.objects.filter(user=user).select_related("video").order_by("started_at", "id")
+    return [session_summary(session=session) for session in sessions]
+
+
 def export_rows(*, session: CaptureSession) -> QuerySet:
     """The detections of a session as tuples in `EXPORT_FIELDS` order (streamed from the database)."""
     return session_detections(session=session).values_list(*EXPORT_FIELDS)
+
+
+def user_export_rows(*, user: AbstractBaseUser) -> Iterator[tuple]:
+    """Every detection of the user's sessions (oldest session first) as tuples in `USER_EXPORT_FIELDS`
+    order: the session's id, the detection's time (ISO 8601, the session's start plus its offset), then
+    `EXPORT_FIELDS`. Streamed from the database."""
+    rows = (
+        user_detections(user=user)
+        .order_by("session__started_at", "session_id", "offset_ms", "frame_index", "face_index")
+        .values_list("session_id", "session__started_at", *EXPORT_FIELDS)
+        .iterator(chunk_size=2000)
+    )
+    offset_at = EXPORT_FIELDS.index("offset_ms")
+    for session_id, started_at, *fields in rows:
+        yield (session_id, (started_at + timedelta(milliseconds=fields[offset_at])).isoformat(), *fields)

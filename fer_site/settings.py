@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI files served locally, never from a CDN
+    "accounts",
     "emotions",
     "training",
 ]
@@ -153,6 +154,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-sessions": {"task": "emotions.sweep_stale_sessions", "schedule": 60.0},
     "recover-lost-training-jobs": {"task": "training.recover_lost_jobs", "schedule": 60.0},
+    "delete-expired-sessions": {"task": "emotions.delete_expired_sessions", "schedule": 3600.0},  # retention
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -258,6 +260,11 @@ if not 0 < SESSION_KEEPALIVE_SECONDS < min(SESSION_STALE_SECONDS, SESSION_RESUME
 # How long detections that could not be written (the database is down) are retried at the end of
 # a session before the process gives up, counts them as lost on the session, and logs the count.
 SESSION_WRITE_RETRY_SECONDS = env_int("SESSION_WRITE_RETRY_SECONDS", 300)
+# Sessions (with their detections and video files) that started more than this many days ago are
+# deleted by an hourly beat task; 0, the default, keeps them until their user deletes them.
+DETECTION_RETENTION_DAYS = env_int("DETECTION_RETENTION_DAYS", 0)
+if DETECTION_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("DETECTION_RETENTION_DAYS must be 0 (off) or a number of days")
 MAX_FRAME_BYTES = env_int("MAX_FRAME_BYTES", 2 * 1024 * 1024)
 PREDICT_MAX_BYTES = env_int("PREDICT_MAX_BYTES", 8 * 1024 * 1024)  # one image sent to POST /api/predict/
 # The ASGI server lets WebSocket messages up to twice the frame limit reach the consumer, so that it

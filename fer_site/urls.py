@@ -3,7 +3,6 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.static import serve
 
-from fer_site import accounts
 from fer_site.errors import API_PREFIX
 
 handler404 = "fer_site.errors.not_found"
@@ -17,10 +16,7 @@ def serve_media(request, path: str):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path(API_PREFIX, include("fer_site.api_urls")),
-    path("accounts/signup/", accounts.SignUpView.as_view(), name="signup"),
-    path("accounts/profile/", accounts.account_view, name="account"),
-    path("accounts/email/", accounts.email_view, name="account_email"),
-    path("accounts/token/regenerate/", accounts.regenerate_token_view, name="regenerate_token"),
+    path("accounts/", include("accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("emotions.urls")),
     path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve_media),

@@ -1,5 +1,6 @@
-"""The direction of imports the README promises: the two cores are plain Python, and the
-training app never reaches into the emotions app (it announces activations with a signal)."""
+"""The direction of imports the README promises: the two cores are plain Python, the
+training app never reaches into the emotions app (it announces activations with a signal), and
+the accounts app may use emotions' services but emotions never imports accounts."""
 
 import ast
 from pathlib import Path
@@ -26,7 +27,8 @@ def imported_modules(package: str) -> dict[str, set[str]]:
 @pytest.mark.parametrize(("package", "forbidden"), [
     ("emotions/recognition", {"django", "rest_framework", "channels", "training"}),
     ("training/core", {"django", "rest_framework", "channels", "emotions"}),
-    ("training", {"emotions"}),
+    ("training", {"emotions", "accounts"}),
+    ("emotions", {"accounts"}),  # accounts uses emotions' services (a user's data), never the reverse
 ])
 def test_imports_go_one_way(package, forbidden):
     offenders = {path: sorted(names & forbidden) for path, names in imported_modules(package).items()

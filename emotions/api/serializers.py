@@ -34,9 +34,9 @@ class CaptureSessionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CaptureSession
-        fields = ["id", "kind", "started_at", "ended_at", "duration_seconds", "model_version", "frames_received",
-                  "frames_processed", "frames_dropped", "detection_count", "client_info"]
-        read_only_fields = fields
+        fields = ["id", "kind", "title", "note", "started_at", "ended_at", "duration_seconds", "model_version",
+                  "frames_received", "frames_processed", "frames_dropped", "detection_count", "client_info"]
+        read_only_fields = [name for name in fields if name not in ("title", "note")]  # PATCH changes these
 
 
 class DetectionSerializer(serializers.ModelSerializer):

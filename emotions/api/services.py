@@ -1,14 +1,12 @@
-"""Writes and computations behind the REST API: deleting a session, predicting on one uploaded image."""
+"""Computations behind the REST API: predicting on one uploaded image (writes on sessions: `emotions.data_services`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 
 from emotions import active_model
-from emotions.models import CaptureSession
 from emotions.services import faces_largest_first
 
 
@@ -18,15 +16,6 @@ def predict_max_bytes() -> int:
 
 def predict_max_pixels() -> int:
     return settings.PREDICT_MAX_PIXELS
-
-
-@transaction.atomic
-def delete_session(*, session: CaptureSession) -> None:
-    """Delete a session and its detections (and its video file, if it has one)."""
-    from emotions.video_services import delete_file_of
-
-    delete_file_of(session=session)
-    session.delete()
 
 
 def predict_faces(image_bytes: bytes) -> list[dict[str, Any]]:

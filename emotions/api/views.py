@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from emotions import data_services
 from emotions import selectors as history
 from emotions.api import selectors, services
 from emotions.api.filters import DetectionFilter, SessionFilter, StatsFilter
@@ -35,20 +36,28 @@ from fer_site.throttles import PredictThrottle, UserThrottle
 @extend_schema_view(
     list=extend_schema(summary="Your capture sessions, newest first"),
     retrieve=extend_schema(summary="One of your sessions"),
-    destroy=extend_schema(summary="Delete one of your sessions and its detections"),
+    destroy=extend_schema(summary="Delete one of your sessions, its detections and its video file"),
+    partial_update=extend_schema(summary="Rename one of your sessions or change its note"),
 )
-class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
-                     viewsets.GenericViewSet):
+class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+                     mixins.DestroyModelMixin, viewsets.GenericViewSet):
     serializer_class = CaptureSessionSerializer
     filterset_class = SessionFilter
+    http_method_names = ["get", "patch", "delete", "head", "options"]  # PATCH only: no PUT of read-only fields
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return CaptureSession.objects.none()
         return selectors.session_list(user=self.request.user)
 
+    def perform_update(self, serializer) -> None:
+        session = serializer.instance
+        data = serializer.validated_data
+        data_services.annotate_session(session=session, title=data.get("title", session.title),
+                                       note=data.get("note", session.note))
+
     def perform_destroy(self, instance) -> None:
-        services.delete_session(session=instance)
+        data_services.delete_session(session=instance)
 
 
 @extend_schema(summary="Faces detected in one of your sessions, in time order")

@@ -40,6 +40,12 @@ def make_session(user, emotions: list[str], *, started_at=None, seconds: float =
     return session
 
 
+def downloaded(response) -> str:
+    """The text of a streamed download."""
+    assert response.streaming
+    return response.getvalue().decode()
+
+
 def json_script(html: str, element_id: str):
     match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', html, re.S)
     assert match, f"no #{element_id} data in the page"
@@ -161,7 +167,7 @@ def test_csv_export(user_client, user):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert f'filename="session-{session.pk}.csv"' in response["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(downloaded(response))))
     assert len(rows) == 4
     assert list(rows[0]) == list(selectors.EXPORT_FIELDS)
     assert [(row["frame_index"], row["face_index"], row["emotion"]) for row in rows] == [
@@ -175,7 +181,8 @@ def test_json_export(user_client, user):
     session = make_session(user, ["fear", "fear", "neutral"], seconds=3)
     response = user_client.get(reverse("history-export-json", args=[session.pk]))
     assert response.status_code == 200
-    data = response.json()
+    assert f'filename="session-{session.pk}.json"' in response["Content-Disposition"]
+    data = json.loads(downloaded(response))
     assert data["session"]["id"] == session.pk
     assert data["session"]["duration_seconds"] == pytest.approx(3)
     assert data["session"]["model_version"] == "test-model"
@@ -238,3 +245,121 @@ def test_the_api_documents_the_dominant_emotion_rule(client):
     assert summaries and all(
         body["properties"]["dominant_emotion"]["description"].startswith(selectors.DOMINANT_EMOTION_RULE)
         for body in summaries)
+
+
+# --- filters and the export of all sessions ---
+
+
+def listed_ids(response) -> list[int]:
+    return [int(pk) for pk in re.findall(r'<tr data-session="(\d+)">', response.content.decode())]
+
+
+def test_history_filters_by_date_range(user_client, user):
+    now = timezone.now()
+    old = make_session(user, ["happy"], started_at=now - timedelta(days=40))
+    middle = make_session(user, ["sad"], started_at=now - timedelta(days=10))
+    new = make_session(user, ["happy"], started_at=now - timedelta(hours=1))
+    day = lambda when: when.date().isoformat()  # noqa: E731
+    url = reverse("history")
+    assert listed_ids(user_client.get(url)) == [new.pk, middle.pk, old.pk]
+    assert listed_ids(user_client.get(url, {"date_from": day(now - timedelta(days=20))})) == [new.pk, middle.pk]
+    assert listed_ids(user_client.get(url, {"date_to": day(now - timedelta(days=5))})) == [middle.pk, old.pk]
+    assert listed_ids(user_client.get(url, {"date_from": day(middle.started_at),
+                                            "date_to": day(middle.started_at)})) == [middle.pk]
+
+
+def test_history_filters_by_dominant_emotion(user_client, user, other_user):
+    happy = make_session(user, ["happy", "happy", "sad"])
+    sad = make_session(user, ["sad"])
+    make_session(user, [])  # no faces: no dominant emotion
+    make_session(other_user, ["happy"])
+    url = reverse("history")
+    assert listed_ids(user_client.get(url, {"emotion": "happy"})) == [happy.pk]
+    assert listed_ids(user_client.get(url, {"emotion": "sad"})) == [sad.pk]
+    response = user_client.get(url, {"emotion": "angry"})
+    assert listed_ids(response) == [] and "No session matches these filters" in response.content.decode()
+
+
+def test_history_filter_form_keeps_its_values_and_refuses_bad_ones(user_client, user):
+    make_session(user, ["happy"])
+    html = user_client.get(reverse("history"), {"emotion": "happy", "date_from": "2020-01-02"}).content.decode()
+    assert '<option value="happy" selected>' in html and 'value="2020-01-02"' in html
+    response = user_client.get(reverse("history"), {"date_from": "yesterday-ish", "emotion": "bored"})
+    assert response.status_code == 200 and listed_ids(response) == []
+
+
+def test_history_pagination_keeps_the_filters(user_client, user):
+    for _ in range(21):
+        make_session(user, ["sad"])
+    html = user_client.get(reverse("history"), {"emotion": "sad"}).content.decode()
+    assert "?emotion=sad&amp;page=2" in html
+
+
+def test_export_of_all_sessions_as_csv_has_one_row_per_detection_of_own_sessions(user_client, user, other_user):
+    first = make_session(user, ["happy", "sad"], started_at=timezone.now() - timedelta(days=2), seconds=2,
+                         faces_per_frame=2)
+    second = make_session(user, ["fear"])
+    make_session(other_user, ["angry"] * 3)
+    response = user_client.get(reverse("history-export-all-csv"))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert 'filename="moodlens-sessions.csv"' in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(downloaded(response))))
+    assert list(rows[0]) == list(selectors.USER_EXPORT_FIELDS)
+    assert [(int(r["session"]), r["frame_index"], r["face_index"], r["emotion"]) for r in rows] == [
+        (first.pk, "0", "0", "happy"), (first.pk, "0", "1", "happy"), (first.pk, "1", "0", "sad"),
+        (first.pk, "1", "1", "sad"), (second.pk, "0", "0", "fear"),
+    ]
+    assert rows[2]["time"] == (first.started_at + timedelta(seconds=1)).isoformat()
+    assert (rows[0]["x"], rows[0]["y"], rows[0]["width"], rows[0]["height"]) == ("10", "20", "100", "100")
+    assert float(rows[4]["fear"]) == pytest.approx(0.7)
+
+
+def test_export_of_all_sessions_as_json_has_the_sessions_and_their_detections(user_client, user, other_user):
+    session = make_session(user, ["neutral", "happy"], seconds=2)
+    session.title = "Kitchen"
+    session.save()
+    empty = make_session(user, [], started_at=timezone.now() - timedelta(minutes=1))
+    make_session(other_user, ["angry"])
+    response = user_client.get(reverse("history-export-all-json"))
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/json")
+    data = json.loads(downloaded(response))
+    assert [(s["id"], s["title"]) for s in data["sessions"]] == [(session.pk, "Kitchen"), (empty.pk, "")]
+    assert [(d["session"], d["emotion"], d["offset_ms"]) for d in data["detections"]] == [
+        (session.pk, "neutral", 0), (session.pk, "happy", 1000)]
+    assert set(data["detections"][0]) == set(selectors.USER_EXPORT_FIELDS)
+    assert data["detections"][1]["happy"] == pytest.approx(0.7)
+
+
+def test_export_of_all_sessions_without_any(user_client):
+    assert downloaded(user_client.get(reverse("history-export-all-csv"))).splitlines() == [
+        ",".join(selectors.USER_EXPORT_FIELDS)]
+    assert json.loads(downloaded(user_client.get(reverse("history-export-all-json")))) == {
+        "sessions": [], "detections": []}
+
+
+@pytest.mark.parametrize("name", ["history-export-all-csv", "history-export-all-json"])
+def test_export_of_all_sessions_needs_a_login(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_exports_stream_asynchronously_under_asgi(async_client, user):
+    """Under ASGI Django would read a synchronous iterator whole before sending; the exports give it an
+    asynchronous one, whose chunks are read from the database as they are sent."""
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    try:
+        session = await sync_to_async(make_session)(user, ["happy", "sad", "fear"])
+        await async_client.aforce_login(user)
+        response = await async_client.get(reverse("history-export-all-csv"))
+        assert response.status_code == 200 and response.is_async
+        text = b"".join([chunk async for chunk in response.streaming_content]).decode()
+        assert [row["emotion"] for row in csv.DictReader(io.StringIO(text))] == ["happy", "sad", "fear"]
+        response = await async_client.get(reverse("history-export-json", args=[session.pk]))
+        assert response.is_async
+        data = json.loads(b"".join([chunk async for chunk in response.streaming_content]))
+        assert data["session"]["id"] == session.pk and len(data["detections"]) == 3
+    finally:  # the sync thread's connection, else the test database cannot be dropped
+        await sync_to_async(connections.close_all)()

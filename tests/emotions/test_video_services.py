@@ -53,7 +53,7 @@ def test_a_video_becomes_a_session_with_tracked_detections(recognition_model, up
     client.force_login(user)
     page = client.get(f"/history/{session.pk}/")
     assert page.status_code == 200 and "me.mp4" in page.content.decode()
-    csv = client.get(f"/history/{session.pk}/export.csv").content.decode().splitlines()
+    csv = client.get(f"/history/{session.pk}/export.csv").getvalue().decode().splitlines()
     assert len(csv) == 31
     assert tasks.analyse_video_task(analysis.pk) == "skipped"  # a redelivered message does nothing
 
@@ -137,7 +137,7 @@ def test_the_job_is_sent_to_the_workers_after_commit(recognition_model, upload_d
 
 def test_deleting_a_video_session_deletes_its_kept_file(recognition_model, upload_dir, user, tmp_path,
                                                         django_capture_on_commit_callbacks):
-    from emotions.api.services import delete_session
+    from emotions.data_services import delete_session
 
     analysis = receive(user, blank_video(tmp_path / "a.avi"), django_capture_on_commit_callbacks, keep_file=True)
     tasks.analyse_video_task(analysis.pk)

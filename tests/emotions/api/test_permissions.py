@@ -45,7 +45,7 @@ MATRIX = [
     ("post", "api-session-list", None, {}, any_user(405)),
     ("get", "api-session-detail", "session", None, owner_only(200)),
     ("put", "api-session-detail", "session", {}, any_user(405)),
-    ("patch", "api-session-detail", "session", {}, any_user(405)),
+    ("patch", "api-session-detail", "session", {}, owner_only(200)),
     ("delete", "api-session-detail", "session", None, owner_only(204)),
     ("get", "api-session-detections", "session", None, owner_only(200)),
     ("post", "api-session-detections", "session", {}, any_user(405)),

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 PATHS = {
     "/api/auth/token/": {"post"},
     "/api/sessions/": {"get"},
-    "/api/sessions/{id}/": {"get", "delete"},
+    "/api/sessions/{id}/": {"get", "patch", "delete"},
     "/api/sessions/{session_id}/detections/": {"get"},
     "/api/sessions/{session_id}/summary/": {"get"},
     "/api/stats/": {"get"},

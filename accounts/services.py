@@ -1,0 +1,34 @@
+"""Writes on a user's account: the API token, and deleting the user's data or the account itself."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from emotions.data_services import delete_user_data
+
+logger = logging.getLogger(__name__)
+
+
+def regenerate_api_token(*, user: AbstractBaseUser) -> tuple[Token, bool]:
+    """Replace the user's REST API token: the old one stops working at once. Returns the new token and
+    whether there was an old one."""
+    with transaction.atomic():
+        deleted, _ = Token.objects.filter(user=user).delete()
+        return Token.objects.create(user=user), bool(deleted)
+
+
+def delete_account(*, user: AbstractBaseUser, password: str) -> bool:
+    """Delete the user, every session, detection and video file of theirs, and their API token, if
+    `password` is theirs; False (nothing deleted) if it is not."""
+    if not user.check_password(password):
+        return False
+    user_id = user.pk
+    with transaction.atomic():
+        delete_user_data(user=user)  # video files too, which the database cascade would leave behind
+        user.delete()
+    logger.info("deleted user %s and all their data at their request", user_id)
+    return True
