@@ -240,7 +240,7 @@ def follow_registry() -> None:
 def current_model_label() -> str:
     """The label of the model that classifies now, stored on each session: the name of the
     registry's active version when that is the model in use, else its directory's name."""
-    label_max = CaptureSession._meta.get_field("model_version").max_length
+    label_max = CaptureSession._meta.get_field("model_label").max_length
     model_dir = current_model_dir()
     try:
         active = active_version()

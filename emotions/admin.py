@@ -5,10 +5,10 @@ from emotions.models import CaptureSession, Detection, VideoAnalysis
 
 @admin.register(CaptureSession)
 class CaptureSessionAdmin(admin.ModelAdmin):
-    list_display = ("id", "user", "kind", "started_at", "ended_at", "model_version", "frames_received",
+    list_display = ("id", "user", "kind", "started_at", "ended_at", "model_label", "frames_received",
                     "frames_processed", "frames_dropped")
-    list_filter = ("kind", "started_at", "model_version")
-    search_fields = ("user__username", "model_version")
+    list_filter = ("kind", "started_at", "model_label")
+    search_fields = ("user__username", "model_label")
     date_hierarchy = "started_at"
     list_select_related = ("user",)
     raw_id_fields = ("user",)

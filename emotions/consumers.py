@@ -252,7 +252,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await database_sync_to_async(services.update_client_info)(session=self.recorder.session, info=info)
         session = self.recorder.session
         await self.send_json({
-            "type": "session", "id": session.pk, "model": session.model_version,
+            "type": "session", "id": session.pk, "model": session.model_label,
             "started": session.started_at.isoformat(), "resumed": resumed,
         })
 

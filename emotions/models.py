@@ -32,7 +32,7 @@ class CaptureSession(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="capture_sessions")
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
-    model_version = models.CharField(max_length=100, blank=True, help_text="label of the model that classified")
+    model_label = models.CharField(max_length=100, blank=True, help_text="label of the model that classified")
     frames_received = models.PositiveIntegerField(default=0)
     frames_processed = models.PositiveIntegerField(default=0)
     frames_dropped = models.PositiveIntegerField(default=0)

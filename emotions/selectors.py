@@ -163,7 +163,7 @@ def session_summary(*, session: CaptureSession) -> dict[str, Any]:
         "started_at": session.started_at.isoformat(),
         "ended_at": session.ended_at.isoformat() if session.ended_at else None,
         "duration_seconds": session.duration_seconds,
-        "model_version": session.model_version,
+        "model_label": session.model_label,
         "frames_received": session.frames_received,
         "frames_processed": session.frames_processed,
         "frames_dropped": session.frames_dropped,

@@ -68,7 +68,7 @@ def start_session(
 ) -> CaptureSession:
     active_model.follow_registry()  # in case another process activated a version meanwhile
     return CaptureSession.objects.create(
-        user=user, model_version=active_model.current_model_label(), client_info=dict(client_info or {}),
+        user=user, model_label=active_model.current_model_label(), client_info=dict(client_info or {}),
         connection=connection, last_seen_at=timezone.now(),
     )
 

@@ -125,7 +125,7 @@ def receive_video(*, user: AbstractBaseUser, upload: UploadedFile, options: Vide
         raise
     with transaction.atomic():
         session = CaptureSession.objects.create(
-            user=user, kind=CaptureSession.Kind.VIDEO, model_version=active_model.current_model_label(),
+            user=user, kind=CaptureSession.Kind.VIDEO, model_label=active_model.current_model_label(),
             client_info={"frame_size": [info.width, info.height]},
         )
         analysis = VideoAnalysis.objects.create(

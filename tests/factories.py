@@ -36,7 +36,7 @@ class CaptureSessionFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     started_at = factory.LazyFunction(timezone.now)
-    model_version = "test-model"
+    model_label = "test-model"
 
 
 class DetectionFactory(factory.django.DjangoModelFactory):

@@ -42,11 +42,11 @@ class SessionFilter(django_filters.FilterSet):
     started_before = DatabaseDateTimeFilter(field_name="started_at", lookup_expr="lte")
     ended = django_filters.BooleanFilter(field_name="ended_at", lookup_expr="isnull", exclude=True,
                                          label="true: finished sessions; false: sessions still running")
-    model_version = django_filters.CharFilter()
+    model_label = django_filters.CharFilter()
 
     class Meta:
         model = CaptureSession
-        fields = ["started_after", "started_before", "ended", "model_version"]
+        fields = ["started_after", "started_before", "ended", "model_label"]
 
 
 class DetectionFilter(django_filters.FilterSet):

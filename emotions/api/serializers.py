@@ -34,7 +34,7 @@ class CaptureSessionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CaptureSession
-        fields = ["id", "kind", "title", "note", "started_at", "ended_at", "duration_seconds", "model_version",
+        fields = ["id", "kind", "title", "note", "started_at", "ended_at", "duration_seconds", "model_label",
                   "frames_received", "frames_processed", "frames_dropped", "detection_count", "client_info"]
         read_only_fields = [name for name in fields if name not in ("title", "note")]  # PATCH changes these
 
@@ -55,7 +55,7 @@ class SessionSummarySerializer(serializers.Serializer):
     started_at = serializers.DateTimeField()
     ended_at = serializers.DateTimeField(allow_null=True)
     duration_seconds = serializers.FloatField(allow_null=True)
-    model_version = serializers.CharField()
+    model_label = serializers.CharField()
     frames_received = serializers.IntegerField()
     frames_processed = serializers.IntegerField()
     frames_dropped = serializers.IntegerField()

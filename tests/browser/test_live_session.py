@@ -54,7 +54,7 @@ def test_live_session_is_recognised_stored_and_charted(browser, live_url, recogn
         session = in_thread(CaptureSession.objects.select_related("user").get, pk=session_id)
         assert session.user.username == "carol"
         assert session.ended_at is not None
-        assert session.model_version == recognition_model.name
+        assert session.model_label == recognition_model.name
         assert session.frames_processed >= 2
         assert session.frames_received >= session.frames_processed
         assert session.client_info["frame_size"] == [640, 480]

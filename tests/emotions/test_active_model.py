@@ -104,7 +104,7 @@ def test_a_process_that_missed_an_activation_follows_the_registry_at_the_next_se
     session = services.start_session(user=UserFactory())
     assert active_model.current_model_dir() == other_dir
     assert pipeline.classifier.model_path == other_dir / "model.tflite"
-    assert session.model_version == "v2"
+    assert session.model_label == "v2"
 
 
 def test_a_live_variant_beside_the_model_is_what_live_streams_classify_with(configured, tiny_model_dir, tmp_path):

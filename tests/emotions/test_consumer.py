@@ -77,7 +77,7 @@ async def test_a_frame_is_answered_with_the_faces_and_stored(user, face_jpeg, ti
     session = await get_session(hello["id"])
     assert session.user_id == user.pk
     assert session.ended_at is not None
-    assert session.model_version == await sync_to_async(active_model.current_model_label)() == tiny_model_dir.name
+    assert session.model_label == await sync_to_async(active_model.current_model_label)() == tiny_model_dir.name
     assert (session.frames_received, session.frames_processed, session.frames_dropped) == (1, 1, 0)
     assert session.client_info["user_agent"] == "pytest-agent/1.0"
     detection = await sync_to_async(Detection.objects.get)(session=session)

@@ -94,10 +94,10 @@ def test_api_renames_and_annotates_a_session(alice_api, session):
 
 def test_api_patch_leaves_the_other_fields_alone(alice_api, session):
     url = reverse("api-session-detail", args=[session.pk])
-    response = alice_api.patch(url, {"model_version": "forged", "frames_received": 99}, format="json")
+    response = alice_api.patch(url, {"model_label": "forged", "frames_received": 99}, format="json")
     assert response.status_code == 200
     session.refresh_from_db()
-    assert (session.model_version, session.frames_received) == ("test-model", 0)
+    assert (session.model_label, session.frames_received) == ("test-model", 0)
 
 
 def test_api_has_no_put(alice_api, session):

@@ -185,7 +185,7 @@ def test_json_export(user_client, user):
     data = json.loads(downloaded(response))
     assert data["session"]["id"] == session.pk
     assert data["session"]["duration_seconds"] == pytest.approx(3)
-    assert data["session"]["model_version"] == "test-model"
+    assert data["session"]["model_label"] == "test-model"
     assert len(data["detections"]) == 3
     first = data["detections"][0]
     assert set(first) == set(selectors.EXPORT_FIELDS)

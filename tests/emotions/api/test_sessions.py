@@ -32,11 +32,11 @@ def test_list_is_paginated_and_newest_first(alice_api, user, session):
 
 
 def test_list_filters(alice_api, user, session):
-    running = CaptureSessionFactory(user=user, model_version="fernet-v2")
+    running = CaptureSessionFactory(user=user, model_label="fernet-v2")
     url = reverse("api-session-list")
     assert [r["id"] for r in alice_api.get(url, {"ended": "false"}).json()["results"]] == [running.pk]
     assert [r["id"] for r in alice_api.get(url, {"ended": "true"}).json()["results"]] == [session.pk]
-    assert [r["id"] for r in alice_api.get(url, {"model_version": "fernet-v2"}).json()["results"]] == [running.pk]
+    assert [r["id"] for r in alice_api.get(url, {"model_label": "fernet-v2"}).json()["results"]] == [running.pk]
     after = (session.started_at + timedelta(minutes=1)).isoformat()
     assert [r["id"] for r in alice_api.get(url, {"started_after": after}).json()["results"]] == [running.pk]
     assert alice_api.get(url, {"started_after": "yesterday-ish"}).status_code == 400
