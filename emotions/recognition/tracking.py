@@ -13,6 +13,7 @@ by `LABEL_SWITCH_MARGIN`.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,12 +34,24 @@ class _Track:
     number: int
     boxes: deque[Box]
     probabilities: deque[np.ndarray]
+    probability_sum: np.ndarray | None = None  # of the rows in `probabilities` (kept as they come and go)
     label: int = -1
     missed: int = 0  # frames since it was last seen
 
     @property
     def last_box(self) -> Box:
         return self.boxes[-1]
+
+    def add(self, box: Box, row: np.ndarray | None) -> None:
+        self.boxes.append(box)
+        if row is None:
+            return
+        if self.probability_sum is None:
+            self.probability_sum = np.zeros_like(row)
+        if len(self.probabilities) == self.probabilities.maxlen:
+            self.probability_sum -= self.probabilities[0]
+        self.probabilities.append(row)
+        self.probability_sum += row
 
 
 @dataclass(frozen=True)
@@ -56,7 +69,7 @@ def _centre_distance(first: Box, second: Box) -> float:
     """Distance between the centres of two boxes, in units of the first box's longer side."""
     dx = first[0] + first[2] / 2 - second[0] - second[2] / 2
     dy = first[1] + first[3] / 2 - second[1] - second[3] / 2
-    return float(np.hypot(dx, dy)) / max(first[2], first[3], 1)
+    return math.hypot(dx, dy) / max(first[2], first[3], 1)
 
 
 class FaceTracks:
@@ -121,19 +134,18 @@ class FaceTracks:
                 self.next_number += 1
                 self._tracks.append(track)
             track.missed = 0
-            track.boxes.append(tuple(int(v) for v in box))
             row = None if probabilities is None else np.asarray(probabilities[index], dtype=np.float64)
-            if row is not None:
-                track.probabilities.append(row)
+            track.add(tuple(int(v) for v in box), row)
             results.append(self._smoothed(track))
         return results
 
     def _smoothed(self, track: _Track) -> TrackedBox:
-        box = tuple(round(value) for value in np.mean(track.boxes, axis=0))
-        if not track.probabilities:
+        count = len(track.boxes)
+        box = tuple(round(sum(past[side] for past in track.boxes) / count) for side in range(4))
+        if track.probability_sum is None:
             return TrackedBox(track.number, box)
-        mean = np.mean(track.probabilities, axis=0)
-        leader = int(np.argmax(mean))
+        mean = track.probability_sum / len(track.probabilities)
+        leader = int(mean.argmax())
         if track.label < 0 or mean[leader] - mean[track.label] > LABEL_SWITCH_MARGIN:
             track.label = leader
         return TrackedBox(track.number, box, mean, track.label)
