@@ -142,9 +142,11 @@ def get_pipeline() -> RecognitionPipeline:
 
 
 def open_live_stream() -> StreamTracker:
-    """Per-connection tracking state on the process's pipeline, classifying with the live variant
-    (loads the model at first use)."""
-    return get_pipeline().new_stream(live=True)
+    """Per-connection tracking state on the process's pipeline: face tracks smoothed as the settings
+    say, classified with the live variant (loads the model at first use)."""
+    return get_pipeline().new_stream(
+        live=True, smoothing_frames=settings.TRACK_SMOOTHING_FRAMES, grace_frames=settings.TRACK_GRACE_FRAMES
+    )
 
 
 def current_model_dir() -> Path:

@@ -19,7 +19,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from emotions import active_model, services, socket_slots
+from emotions import active_model, selectors, services, socket_slots
 from emotions.live_protocol import BadMessageCounter, ProtocolError, parse_control
 from emotions.live_writer import batch_writer, detach, retry_until
 from emotions.models import EndReason
@@ -198,7 +198,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     ) -> None:
         try:
             async with self.frame_lock:
-                faces, ms = await asyncio.get_running_loop().run_in_executor(
+                faces, stored, ms = await asyncio.get_running_loop().run_in_executor(
                     EXECUTOR, services.analyse_frame, self.stream, data
                 )
         except InvalidImageError as error:
@@ -207,7 +207,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             logger.exception("frame %s of session %s failed", frame_number, recorder.session.pk)
             reply = {"type": "error", "frame": frame_number, "error": "the server could not process this frame"}
         else:
-            recorder.add_result(offset_ms, faces)
+            recorder.add_result(offset_ms, stored)  # as found; the page gets them smoothed
             await self.write_pending(recorder)
             reply = {"type": "result", "frame": frame_number, "faces": faces, "ms": round(ms, 1)}
         finally:
@@ -246,7 +246,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             session, resumed = await database_sync_to_async(services.open_session)(
                 user=self.user, connection=self.connection_id, resume_id=resume_id, client_info=info
             )
-            self.stream.reset()
+            # Faces get numbers after those the session used already (none if it is new).
+            next_track = await database_sync_to_async(selectors.next_track_number)(session=session) if resumed else 1
+            self.stream.reset(next_track=next_track)
             self.recorder = services.SessionRecorder(session)
         else:
             await database_sync_to_async(services.update_client_info)(session=self.recorder.session, info=info)

@@ -95,8 +95,10 @@ class Detection(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     emotion = models.CharField(max_length=16, choices=EMOTION_CHOICES)
-    track = models.PositiveIntegerField(null=True, blank=True,
-                                        help_text="video sessions: the same number for the same face across frames")
+    track = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="the same number (from 1) for the same face across a session's frames; empty in older live sessions",
+    )
     angry = models.FloatField()
     disgust = models.FloatField()
     fear = models.FloatField()

@@ -17,7 +17,8 @@ from emotions.models import CaptureSession, Detection
 from emotions.recognition.labels import EMOTIONS
 
 TIMELINE_POINTS = 600  # a longer session is averaged into this many time buckets
-EXPORT_FIELDS = ("frame_index", "offset_ms", "face_index", "x", "y", "width", "height", "emotion", *EMOTIONS)
+MAX_TRACK_TIMELINES = 8  # the session page charts at most this many faces (those seen longest)
+EXPORT_FIELDS = ("frame_index", "offset_ms", "face_index", "track", "x", "y", "width", "height", "emotion", *EMOTIONS)
 # The export of all of a user's sessions: each row also names its session and the detection's time.
 USER_EXPORT_FIELDS = ("session", "time", *EXPORT_FIELDS)
 
@@ -91,10 +92,18 @@ def session_timeline(*, session: CaptureSession, max_points: int = TIMELINE_POIN
     main_face = session.detections.filter(face_index=MAIN_FACE)
     last_ms = main_face.aggregate(last=Max("offset_ms"))["last"]
     if last_ms is None:
-        return {"seconds": [], "series": {emotion: [] for emotion in EMOTIONS}}
-    bucket_ms = max(1, math.ceil((last_ms + 1) / max_points))
+        return _timeline_of(main_face.none(), 1)
+    return _timeline_of(main_face, _bucket_ms(last_ms, max_points))
+
+
+def _bucket_ms(last_ms: int, max_points: int) -> int:
+    return max(1, math.ceil((last_ms + 1) / max_points))
+
+
+def _timeline_of(detections: QuerySet[Detection], bucket_ms: int) -> dict[str, Any]:
+    """`{"seconds", "series"}` of `detections`, averaged over buckets of `bucket_ms`."""
     rows = (
-        main_face.annotate(bucket=ExpressionWrapper(F("offset_ms") / bucket_ms, output_field=IntegerField()))
+        detections.annotate(bucket=ExpressionWrapper(F("offset_ms") / bucket_ms, output_field=IntegerField()))
         .values("bucket")
         .annotate(**{f"mean_{emotion}": Avg(emotion) for emotion in EMOTIONS}, at_ms=Avg("offset_ms"))
         .order_by("bucket")
@@ -105,6 +114,31 @@ def session_timeline(*, session: CaptureSession, max_points: int = TIMELINE_POIN
         for emotion in EMOTIONS:
             timeline["series"][emotion].append(round(row[f"mean_{emotion}"], 4))
     return timeline
+
+
+def session_track_timelines(
+    *, session: CaptureSession, max_points: int = TIMELINE_POINTS, max_tracks: int = MAX_TRACK_TIMELINES
+) -> list[dict[str, Any]]:
+    """One timeline per tracked face, by track number: `{"track", "detections", "seconds", "series"}`
+    (as `session_timeline`; every chart on the same time buckets). At most `max_tracks` faces: the
+    ones seen in the most frames. Empty for a session stored without tracks (see `session_timeline`)."""
+    tracked = session.detections.filter(track__isnull=False)
+    counts = list(tracked.values("track").annotate(detections=Count("pk"))
+                  .order_by("-detections", "track")[:max_tracks])
+    if not counts:
+        return []
+    bucket_ms = _bucket_ms(tracked.aggregate(last=Max("offset_ms"))["last"], max_points)
+    return [
+        {"track": row["track"], "detections": row["detections"],
+         **_timeline_of(tracked.filter(track=row["track"]), bucket_ms)}
+        for row in sorted(counts, key=lambda row: row["track"])
+    ]
+
+
+def next_track_number(*, session: CaptureSession) -> int:
+    """The number the next new face of a live session gets: after every number it has stored."""
+    last = session.detections.aggregate(last=Max("track"))["last"]
+    return 1 if last is None else last + 1
 
 
 def session_distribution(*, session: CaptureSession) -> dict[str, int]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from emotions import active_model
 from emotions.models import CaptureSession, Detection, EndReason
-from emotions.recognition import FaceResult, StreamTracker
+from emotions.recognition import FaceResult, StreamTracker, TrackedFace
 from emotions.recognition.labels import EMOTIONS
 
 logger = logging.getLogger(__name__)
@@ -32,20 +32,27 @@ USER_AGENT_MAX = 300
 MAX_FRAME_SIDE = 10_000
 
 
-def analyse_frame(stream: StreamTracker, image_bytes: bytes) -> tuple[list[dict[str, Any]], float]:
-    """Faces in one frame, largest first, and the milliseconds it took.
+def analyse_frame(
+    stream: StreamTracker, image_bytes: bytes
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
+    """Faces in one frame, largest first, each with its track: as shown (smoothed over the track's
+    last frames) and as stored (as found in this frame); and the milliseconds it took.
 
     Raises `InvalidImageError` for bytes that are not a usable image. CPU-bound: call it off
     the event loop, and for one stream at a time.
     """
     started = time.perf_counter()
-    faces = faces_largest_first(stream.process(image_bytes))
-    return faces, (time.perf_counter() - started) * 1000
+    faces = stream.follow(image_bytes)
+    shown = faces_largest_first(faces)
+    stored = faces_largest_first(faces, as_dict=TrackedFace.raw_dict)
+    return shown, stored, (time.perf_counter() - started) * 1000
 
 
-def faces_largest_first(results: Iterable[FaceResult]) -> list[dict[str, Any]]:
-    """Recognition results as the JSON-ready dicts clients get, the largest face first."""
-    faces = [face.to_dict() for face in results]
+def faces_largest_first(
+    results: Iterable[FaceResult | TrackedFace], *, as_dict: Callable[[Any], dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Recognition results as the JSON-ready dicts clients get (or `as_dict` of each), the largest face first."""
+    faces = [face.to_dict() if as_dict is None else as_dict(face) for face in results]
     faces.sort(key=lambda face: face["box"][2] * face["box"][3], reverse=True)
     return faces
 
@@ -122,7 +129,8 @@ def update_client_info(*, session: CaptureSession, info: Mapping[str, Any]) -> C
 def build_detections(
     *, session_id: int, frame_index: int, offset_ms: int, faces: Sequence[Mapping[str, Any]]
 ) -> list[Detection]:
-    """Unsaved detections for the faces of one frame (face_index 0 is the first face given)."""
+    """Unsaved detections for the faces of one frame (face_index 0 is the first face given; a face's
+    "track", if any, is stored too)."""
     detections = []
     for face_index, face in enumerate(faces):
         x, y, width, height = (max(0, int(v)) for v in face["box"])
@@ -131,7 +139,7 @@ def build_detections(
         scores = face["scores"]
         detections.append(Detection(
             session_id=session_id, offset_ms=offset_ms, frame_index=frame_index, face_index=face_index,
-            x=x, y=y, width=width, height=height, emotion=face["emotion"],
+            x=x, y=y, width=width, height=height, emotion=face["emotion"], track=face.get("track"),
             **{emotion: float(scores[emotion]) for emotion in EMOTIONS},
         ))
     return detections

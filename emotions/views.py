@@ -77,12 +77,15 @@ def _own_session(request: HttpRequest, session_id: int) -> CaptureSession:
 
 @login_required
 def history_detail(request: HttpRequest, session_id: int) -> HttpResponse:
-    """One session: the main face's emotions over time, their distribution, and the detections."""
+    """One session: each tracked face's emotions over time (the main face's in sessions stored
+    without tracks), their distribution, and the detections."""
     session = _own_session(request, session_id)
     detections = Paginator(selectors.session_detections(session=session), DETECTIONS_PER_PAGE)
+    track_timelines = selectors.session_track_timelines(session=session)
     return render(request, "emotions/history_detail.html", {
         "session": session, "emotions": EMOTIONS, "note_form": SessionNoteForm(instance=session),
-        "timeline": selectors.session_timeline(session=session),
+        "track_timelines": track_timelines, "max_track_timelines": selectors.MAX_TRACK_TIMELINES,
+        "timeline": None if track_timelines else selectors.session_timeline(session=session),
         "distribution": selectors.session_distribution(session=session),
         "dominant_basis": selectors.dominant_emotion_basis(session=session)[:3],
         "dominant_rule": selectors.DOMINANT_EMOTION_RULE,

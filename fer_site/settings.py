@@ -265,6 +265,14 @@ SESSION_WRITE_RETRY_SECONDS = env_int("SESSION_WRITE_RETRY_SECONDS", 300)
 DETECTION_RETENTION_DAYS = env_int("DETECTION_RETENTION_DAYS", 0)
 if DETECTION_RETENTION_DAYS < 0:
     raise ImproperlyConfigured("DETECTION_RETENTION_DAYS must be 0 (off) or a number of days")
+
+# Face tracks (issue 15): a live page draws each face's box and probabilities averaged over its last
+# TRACK_SMOOTHING_FRAMES frames (1: as found); a face missed in up to TRACK_GRACE_FRAMES frames in a row
+# keeps its number ("Face 2"), after that it is a new face. The raw values are what is stored.
+TRACK_SMOOTHING_FRAMES = env_int("TRACK_SMOOTHING_FRAMES", 5)
+TRACK_GRACE_FRAMES = env_int("TRACK_GRACE_FRAMES", 10)
+if TRACK_SMOOTHING_FRAMES < 1 or TRACK_GRACE_FRAMES < 0:
+    raise ImproperlyConfigured("TRACK_SMOOTHING_FRAMES must be at least 1 and TRACK_GRACE_FRAMES at least 0")
 MAX_FRAME_BYTES = env_int("MAX_FRAME_BYTES", 2 * 1024 * 1024)
 PREDICT_MAX_BYTES = env_int("PREDICT_MAX_BYTES", 8 * 1024 * 1024)  # one image sent to POST /api/predict/
 # The ASGI server lets WebSocket messages up to twice the frame limit reach the consumer, so that it

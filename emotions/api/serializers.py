@@ -46,7 +46,7 @@ class DetectionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Detection
-        fields = ["id", "offset_ms", "frame_index", "face_index", "box", "emotion", "scores"]
+        fields = ["id", "offset_ms", "frame_index", "face_index", "track", "box", "emotion", "scores"]
         read_only_fields = fields
 
 

@@ -6,7 +6,8 @@ from emotions.recognition.decode import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, d
 from emotions.recognition.detect import Box, FaceDetector, HaarFaceDetector, YuNetFaceDetector
 from emotions.recognition.errors import InvalidImageError
 from emotions.recognition.labels import EMOTIONS
-from emotions.recognition.pipeline import FER_CROP_SCALE, FaceResult, RecognitionPipeline, StreamTracker
+from emotions.recognition.pipeline import FER_CROP_SCALE, FaceResult, RecognitionPipeline, StreamTracker, TrackedFace
+from emotions.recognition.tracking import FaceTracks
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -17,10 +18,12 @@ __all__ = [
     "EmotionClassifier",
     "FaceDetector",
     "FaceResult",
+    "FaceTracks",
     "HaarFaceDetector",
     "InvalidImageError",
     "RecognitionPipeline",
     "StreamTracker",
+    "TrackedFace",
     "YuNetFaceDetector",
     "decode_image",
 ]

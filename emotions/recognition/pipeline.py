@@ -12,7 +12,9 @@ The flow of one frame (`RecognitionPipeline.process`):
 
 A live session sends a stream of similar frames; `RecognitionPipeline.new_stream()` returns a
 `StreamTracker` that looks for each face only near where it was in the previous frame, and runs a
-full-frame search every few frames or as soon as a face is lost, so new faces still appear.
+full-frame search every few frames or as soon as a face is lost, so new faces still appear. Its
+`follow` also numbers the faces across frames and smooths them (`tracking.FaceTracks`): what a
+live page shows.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from emotions.recognition.classify import FACE_SIZE, EmotionClassifier
 from emotions.recognition.decode import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image
 from emotions.recognition.detect import SAME_FACE_IOU, Box, FaceDetector, overlap, to_gray
 from emotions.recognition.labels import EMOTIONS
+from emotions.recognition.tracking import FaceTracks
 
 # Side of the square crop relative to the longer side of the detector's box, centred on the box.
 # Measured, not guessed: running the Haar cascade on 3,000 FER-2013 images (upscaled, edges
@@ -52,6 +55,24 @@ class FaceResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"box": list(self.box), "emotion": self.emotion, "scores": dict(self.scores)}
+
+
+@dataclass(frozen=True)
+class TrackedFace:
+    """One face of a live frame: its track number, what this frame found (`raw`, the record), and
+    the same face smoothed over its track's last frames (`shown`, what a page draws)."""
+
+    track: int
+    raw: FaceResult
+    shown: FaceResult
+
+    def to_dict(self) -> dict[str, Any]:
+        """The smoothed face, as the live page gets it."""
+        return {"track": self.track, **self.shown.to_dict()}
+
+    def raw_dict(self) -> dict[str, Any]:
+        """The face as found in this frame, with its track: as it is stored."""
+        return {"track": self.track, **self.raw.to_dict()}
 
 
 def crop_face(gray: np.ndarray, box: Box, *, crop_scale: float = FER_CROP_SCALE) -> np.ndarray:
@@ -153,16 +174,23 @@ class RecognitionPipeline:
     @staticmethod
     def results(boxes: list[Box], probabilities: np.ndarray) -> list[FaceResult]:
         """One `FaceResult` per box from the classifier's rows of probabilities."""
-        results = []
-        for box, row in zip(boxes, probabilities, strict=True):
-            scores = {emotion: float(value) for emotion, value in zip(EMOTIONS, row, strict=True)}
-            results.append(FaceResult(tuple(int(v) for v in box), EMOTIONS[int(np.argmax(row))], scores))
-        return results
+        return [face_result(box, row) for box, row in zip(boxes, probabilities, strict=True)]
 
-    def new_stream(self, *, redetect_every: int = REDETECT_EVERY, live: bool = False) -> StreamTracker:
-        """State for the frames of one stream (one tracker per stream, not shared); a `live`
-        stream classifies with the live classifier."""
-        return StreamTracker(self, redetect_every=redetect_every, live=live)
+    def new_stream(
+        self, *, redetect_every: int = REDETECT_EVERY, smoothing_frames: int = 1, grace_frames: int = 0,
+        live: bool = False,
+    ) -> StreamTracker:
+        """State for the frames of one stream (one tracker per stream, not shared); the smoothing
+        and grace (in frames) are `FaceTracks`'; a `live` stream classifies with the live classifier."""
+        return StreamTracker(self, redetect_every=redetect_every, live=live,
+                             tracks=FaceTracks(smoothing_frames=smoothing_frames, grace_frames=grace_frames))
+
+
+def face_result(box: Box, row: np.ndarray, label: int | None = None) -> FaceResult:
+    """A `FaceResult` from a box and a row of probabilities; its emotion is `label` (an index in
+    `EMOTIONS`) if given, else the most probable."""
+    scores = {emotion: float(value) for emotion, value in zip(EMOTIONS, row, strict=True)}
+    return FaceResult(tuple(int(v) for v in box), EMOTIONS[int(np.argmax(row)) if label is None else label], scores)
 
 
 class StreamTracker:
@@ -178,27 +206,51 @@ class StreamTracker:
     whole search unless a face was lost. A face counts only where the detector finds it in the
     current frame: nothing is carried over on faith, so no stale or false boxes.
 
+    `follow` (the live path) also gives each face its track number and smoothed box and
+    probabilities (`tracks`, a `FaceTracks`); `process` answers each frame on its own.
+
     Not thread-safe: a session processes its frames one after the other.
     """
 
     def __init__(
-        self, pipeline: RecognitionPipeline, *, redetect_every: int = REDETECT_EVERY, live: bool = False
+        self, pipeline: RecognitionPipeline, *, redetect_every: int = REDETECT_EVERY,
+        tracks: FaceTracks | None = None, live: bool = False,
     ) -> None:
         if redetect_every < 1:
             raise ValueError("redetect_every must be at least 1")
         self.pipeline = pipeline
         self.live = live
         self.redetect_every = redetect_every
+        self.tracks = tracks or FaceTracks()
         self.tracked: list[Box] = []
         self.frame_shape: tuple[int, ...] = ()
         self.frames_since_full_search = 0
         self.full_searches = 0
         self.pending: list | None = None  # candidates proposed in the previous frame, confirmed in this one
 
-    def reset(self) -> None:
+    def reset(self, *, next_track: int | None = None) -> None:
+        """Forget the faces followed (a new session, a resumed one, a new capture size); track
+        numbers go on from `next_track` if given, else after the last one given."""
         self.tracked = []
         self.frames_since_full_search = 0
         self.pending = None
+        self.tracks.restart(next_number=next_track)
+
+    def follow(self, image_bytes: bytes) -> list[TrackedFace]:
+        """The faces of the next JPEG/PNG frame, each with its track and its smoothed view."""
+        image = self.pipeline.decode(image_bytes)
+        boxes = self.track(image)
+        if not boxes:
+            self.tracks.update([])
+            return []
+        classifier = self.pipeline.live_classifier if self.live else self.pipeline.classifier
+        probabilities = classifier.classify(self.pipeline.crop_faces(image, boxes))
+        followed = self.tracks.update(boxes, probabilities)
+        return [
+            TrackedFace(tracked.track, face_result(box, row), face_result(tracked.box, tracked.probabilities,
+                                                                          tracked.label))
+            for box, row, tracked in zip(boxes, probabilities, followed, strict=True)
+        ]
 
     def process(self, image_bytes: bytes) -> list[FaceResult]:
         """Faces and emotions in the next JPEG/PNG frame of the session."""

@@ -4,8 +4,8 @@
 (not a video, truncated, no video stream, no frames, too long, too many pixels) with a
 `VideoError` whose message can be shown to the person who sent the file. `analyse_video`
 decodes with `cv2.VideoCapture`, one frame at a time (memory does not grow with the length),
-and runs the recognition core's stream tracker over the frames; `FaceTracks` numbers the faces
-so that one face keeps one number from frame to frame.
+and runs the recognition core's stream tracker over the frames; `tracking.FaceTracks` numbers the
+faces (from 1) so that one face keeps one number from frame to frame.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from typing import Any, BinaryIO
 import cv2
 import numpy as np
 
-from emotions.recognition.detect import Box, overlap
+from emotions.recognition.detect import Box
 from emotions.recognition.labels import EMOTIONS
 from emotions.recognition.pipeline import FaceResult, RecognitionPipeline
+from emotions.recognition.tracking import FaceTracks
 
 # What the FFmpeg inside OpenCV's wheel reads and people upload: MP4/MOV (ISO base media),
 # Matroska/WebM, AVI. Anything else (an image, a document) is "not a video" before FFmpeg
@@ -35,14 +36,13 @@ MP4_INDEX_READ_LIMIT = 64 * 1024 * 1024  # a `moov` index larger than this is no
 # A stream that ends this many frames (or this fraction) before its header said it would is truncated.
 TRUNCATION_TOLERANCE_FRAMES = 2
 TRUNCATION_TOLERANCE_FRACTION = 0.02
-SAME_TRACK_IOU = 0.3  # a box overlapping a face of the previous frames this much is that face
 # The stream tracker's full-frame search, which finds faces that enter, runs every this many seconds
 # of video (at least every analysed frame): a recording needs no faster answer than a timeline
 # with one point a second, and the full search costs as much as ~8 followed frames.
 FULL_SEARCH_SECONDS = 0.5
 FRAMES_AHEAD = 32  # decoded-and-tracked frames (their crops only) waiting to be classified
 CLASSIFY_BATCH_FRAMES = 8  # frames whose faces are classified in one call
-TRACK_MEMORY_FRAMES = 15  # a face unseen for this many analysed frames gets a new number if it returns
+TRACK_MEMORY_FRAMES = 15  # a face missed in more analysed frames in a row than this gets a new number if it returns
 
 
 class VideoError(ValueError):
@@ -188,41 +188,6 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-class FaceTracks:
-    """Numbers faces across frames: a box overlapping one of the faces of the recent frames
-    (`SAME_TRACK_IOU`) keeps its number; any other box gets the next number."""
-
-    def __init__(self, *, memory: int = TRACK_MEMORY_FRAMES) -> None:
-        self.memory = memory
-        self.next_track = 0
-        self._recent: dict[int, tuple[Box, int]] = {}  # track -> (last box, frame it was seen)
-        self._frame = 0
-
-    def assign(self, boxes: list[Box]) -> list[int]:
-        """The track number of each box of the next frame, in the order given."""
-        self._frame += 1
-        self._recent = {t: seen for t, seen in self._recent.items() if self._frame - seen[1] <= self.memory}
-        pairs = sorted(
-            ((overlap(box, last), index, track) for index, box in enumerate(boxes)
-             for track, (last, _) in self._recent.items()),
-            reverse=True,
-        )
-        tracks: list[int | None] = [None] * len(boxes)
-        taken: set[int] = set()
-        for score, index, track in pairs:
-            if score <= SAME_TRACK_IOU:
-                break
-            if tracks[index] is None and track not in taken:
-                tracks[index] = track
-                taken.add(track)
-        for index, box in enumerate(boxes):
-            if tracks[index] is None:
-                tracks[index] = self.next_track
-                self.next_track += 1
-            self._recent[tracks[index]] = (box, self._frame)
-        return [int(track) for track in tracks]
-
-
 def frames_in_span(frame_count: int, fps: float, max_seconds: float | None) -> int:
     """How many of a video's frames lie within its first `max_seconds` (None: all of them)."""
     if max_seconds is None:
@@ -259,7 +224,7 @@ def analyse_video(
     if every < 1:
         raise ValueError("every must be at least 1")
     last_frame = frames_in_span(info.frame_count, info.fps, max_seconds)
-    tracks = FaceTracks()
+    tracks = FaceTracks(grace_frames=TRACK_MEMORY_FRAMES)
     tracked = _read_ahead(_track_faces(path, pipeline, info, every=every, last_frame=last_frame), FRAMES_AHEAD)
     try:
         while batch := list(itertools.islice(tracked, CLASSIFY_BATCH_FRAMES)):
@@ -269,7 +234,7 @@ def analyse_video(
             for index, boxes, crop in batch:
                 results = pipeline.results(boxes, probabilities[start : start + len(crop)])
                 start += len(crop)
-                numbers = tracks.assign(boxes)
+                numbers = [tracked.track for tracked in tracks.update(boxes)]
                 yield VideoFrame(index, round(index * 1000 / info.fps), list(zip(numbers, results, strict=True)))
     finally:
         tracked.close()  # a caller that stops early stops the decoding thread now, not at garbage collection

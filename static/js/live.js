@@ -29,6 +29,7 @@
     start: $("start"), stop: $("stop"), status: $("status"), stage: $("stage"), video: $("video"),
     overlay: $("overlay"), capture: $("capture"), fps: $("fps"), latency: $("latency"),
     serverMs: $("server-ms"), model: $("model"), session: $("session"), faces: $("faces"), bars: $("bars"),
+    panelTitle: $("panel-face"),
   };
   const emotions = [...el.bars.querySelectorAll("li")].map((li) => li.dataset.emotion);
   const rootStyle = getComputedStyle(document.documentElement);
@@ -40,6 +41,7 @@
     running: false, stopping: false, camera: null, socket: null, sessionId: null, sessionActive: false,
     nextFrame: 0, inFlight: new Map(), encoding: false, lastSent: 0, timer: null, watchdog: null,
     reconnects: 0, reconnectTimer: null, stopTimer: null, resultTimes: [], latencies: [], width: 0, height: 0,
+    panelTrack: null,
   };
 
   const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
@@ -272,24 +274,41 @@
     el.latency.textContent = `${Math.round(mean)} ms`;
   }
 
+  // Each face keeps its number ("Face 2") for as long as it stays in view: the server tracks faces
+  // across frames and sends their boxes and probabilities smoothed over the last few frames.
+  const faceName = (face) => `Face ${face.track}`;
+
+  // The face the bars show: the one they showed, while it stays in view; else the largest.
+  function panelFace(faces) {
+    const kept = faces.find((face) => face.track === state.panelTrack);
+    const chosen = kept || faces.reduce((best, face) => (
+      !best || face.box[2] * face.box[3] > best.box[2] * best.box[3] ? face : best), null);
+    state.panelTrack = chosen ? chosen.track : null;
+    return chosen;
+  }
+
   function showResult(message) {
     el.serverMs.textContent = message.ms === null ? "–" : `${message.ms} ms`;
     const faces = message.faces || [];
     drawOverlay(faces);
-    el.faces.replaceChildren(...faces.map((face) => {
+    const byTrack = [...faces].sort((a, b) => a.track - b.track);
+    el.faces.replaceChildren(...byTrack.map((face) => {
       const item = document.createElement("li");
       const confidence = face.scores[face.emotion];
+      item.dataset.track = String(face.track);
       item.dataset.emotion = face.emotion;
       item.dataset.confidence = confidence.toFixed(3);
       item.dataset.box = face.box.join(",");
-      item.textContent = `${capitalise(face.emotion)} ${Math.round(confidence * 100)}% — ${face.box[2]}×${face.box[3]} px at (${face.box[0]}, ${face.box[1]})`;
+      item.textContent = `${faceName(face)}: ${capitalise(face.emotion)} ${Math.round(confidence * 100)}% — ${face.box[2]}×${face.box[3]} px at (${face.box[0]}, ${face.box[1]})`;
       return item;
     }));
-    const largest = faces[0];
+    const shown = panelFace(faces);
+    el.panelTitle.textContent = shown ? faceName(shown) : "No face";
+    el.bars.dataset.track = shown ? String(shown.track) : "";
     for (const item of el.bars.querySelectorAll("li")) {
-      const value = largest ? largest.scores[item.dataset.emotion] : 0;
+      const value = shown ? shown.scores[item.dataset.emotion] : 0;
       item.querySelector(".fill").style.width = `${Math.round(value * 100)}%`;
-      item.querySelector(".value").textContent = largest ? `${Math.round(value * 100)}%` : "–";
+      item.querySelector(".value").textContent = shown ? `${Math.round(value * 100)}%` : "–";
     }
   }
 
@@ -305,7 +324,7 @@
       context.lineWidth = 3;
       context.strokeStyle = colour;
       context.strokeRect(x, y, w, h);
-      const label = `${capitalise(face.emotion)} ${Math.round(face.scores[face.emotion] * 100)}%`;
+      const label = `${faceName(face)}: ${capitalise(face.emotion)} ${Math.round(face.scores[face.emotion] * 100)}%`;
       const labelWidth = context.measureText(label).width + 10;
       const labelHeight = fontSize + 8;
       const labelY = y >= labelHeight ? y - labelHeight : y + h;

@@ -58,6 +58,21 @@ def fake_camera_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def two_faces_camera_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two faces: the left one drifting right and back, the right one still (tests/two_faces.py)."""
+    from tests.two_faces import two_faces_frame
+
+    frames = [two_faces_frame(round(40 * np.sin(np.pi * index / VIDEO_FRAMES))) for index in range(VIDEO_FRAMES)]
+    return write_y4m(tmp_path_factory.mktemp("camera") / "two-faces.y4m", frames, VIDEO_FPS)
+
+
+@pytest.fixture
+def camera_video(fake_camera_video: Path) -> Path:
+    """What the fake camera plays: one face; a test module overrides this fixture for others."""
+    return fake_camera_video
+
+
+@pytest.fixture(scope="session")
 def chromium_path() -> str:
     if not Path(CHROMIUM).is_file() and shutil.which(CHROMIUM) is None:
         service_unavailable(f"Chromium at {CHROMIUM} (apt-get install chromium)")
@@ -65,8 +80,8 @@ def chromium_path() -> str:
 
 
 @pytest.fixture
-def browser(chromium_path: str, fake_camera_video: Path, live_url: str) -> Iterator:
-    """Headless Chromium whose camera plays `fake_camera_video`.
+def browser(chromium_path: str, camera_video: Path, live_url: str) -> Iterator:
+    """Headless Chromium whose camera plays `camera_video`.
 
     Function-scoped and set up after the database: while Playwright's sync API runs, the main
     thread counts as async for Django, so ORM calls in the test go through `in_thread`.
@@ -76,7 +91,7 @@ def browser(chromium_path: str, fake_camera_video: Path, live_url: str) -> Itera
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path, headless=True,
-            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={fake_camera_video}"],
+            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={camera_video}"],
         )
         yield browser
         browser.close()

@@ -6,7 +6,7 @@ import pytest
 
 from emotions.models import CaptureSession, Detection
 from emotions.recognition.labels import EMOTIONS
-from emotions.selectors import session_timeline
+from emotions.selectors import session_track_timelines
 from tests.browser.conftest import in_thread
 from tests.factories import PASSWORD, UserFactory
 
@@ -65,12 +65,15 @@ def test_live_session_is_recognised_stored_and_charted(browser, live_url, recogn
 
         page.click("#status a")  # "See its charts."
         page.wait_for_url(f"{live_url}/history/{session_id}/")
-        page.wait_for_selector("#timeline-chart[data-rendered=true]")
+        # One chart per tracked face: here the one face, "Face 1" in every frame.
+        assert {d.track for d in detections} == {1}
+        page.wait_for_selector("#timeline-chart-1[data-rendered=true]")
         page.wait_for_selector("#distribution-chart[data-rendered=true]")
-        assert page.evaluate("Chart.getChart(document.getElementById('timeline-chart')).data.datasets.length") == 7
-        points = page.evaluate("Chart.getChart(document.getElementById('timeline-chart')).data.datasets[0].data.length")
+        assert page.evaluate("Chart.getChart(document.getElementById('timeline-chart-1')).data.datasets.length") == 7
+        points = page.evaluate(
+            "Chart.getChart(document.getElementById('timeline-chart-1')).data.datasets[0].data.length")
         # One point per detection, except detections within one time bucket (~10 ms here), averaged.
-        timeline = in_thread(lambda: session_timeline(session=CaptureSession.objects.get(pk=session_id)))
+        (timeline,) = in_thread(lambda: session_track_timelines(session=CaptureSession.objects.get(pk=session_id)))
         assert points == len(timeline["seconds"]) and 2 <= points <= len(detections)
         page.screenshot(path=artifacts_dir / "history_detail.png", full_page=True)
 

@@ -12,7 +12,7 @@ def test_prints_per_face_timelines_and_throughput(recognition_model, tmp_path, c
     call_command("analyze_video", str(clip), "--every", "3", "--json", str(out))
     printed = capsys.readouterr().out
     assert "640x480, 30.00 fps, 1.5 s, 1 face track(s)" in printed
-    assert "face 0: 15 frames, 0.0-1.0 s" in printed and "video frames/s" in printed
+    assert "face 1: 15 frames, 0.0-1.0 s" in printed and "video frames/s" in printed
     result = json.loads(out.read_text())
     assert result["frames_analysed"] == 15 and result["every"] == 3
     (track,) = result["tracks"]

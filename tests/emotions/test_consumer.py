@@ -461,3 +461,55 @@ async def test_without_a_model_the_connection_is_closed_with_a_reason(user, sett
     closed = await communicator.receive_output(timeout=TIMEOUT)
     assert closed == {"type": "websocket.close", "code": consumers.MODEL_UNAVAILABLE}
     assert await sync_to_async(CaptureSession.objects.count)() == 0
+
+
+@pytest.fixture(scope="module")
+def two_faces_jpegs() -> list[bytes]:
+    """Twelve frames of two faces: the left one drifts right and down, the right one stays."""
+    from emotions.recognition.bench import encode_jpeg
+    from tests.two_faces import two_faces_frame
+
+    return [encode_jpeg(two_faces_frame(6 * index), quality=80) for index in range(12)]
+
+
+def by_side(faces: list[dict]) -> dict[str, dict]:
+    return {("left" if face["box"][0] < 320 else "right"): face for face in faces}
+
+
+async def test_faces_keep_their_track_across_frames_shown_smoothed_and_stored_as_found(user, two_faces_jpegs):
+    communicator, hello = await open_socket(user)
+    shown = []
+    for jpeg in two_faces_jpegs:
+        await send_frame(communicator, jpeg)
+        result = await receive(communicator)
+        assert result["type"] == "result" and len(result["faces"]) == 2, result
+        shown.append(by_side(result["faces"]))
+    await communicator.disconnect(timeout=TIMEOUT)
+
+    assert {(faces["left"]["track"], faces["right"]["track"]) for faces in shown} == {(1, 2)}
+    for faces in shown:  # the label the page gets is the one of the smoothed probabilities
+        for face in faces.values():
+            assert face["emotion"] == max(face["scores"], key=face["scores"].get)
+    stored = await sync_to_async(list)(Detection.objects.filter(session_id=hello["id"]).order_by("frame_index"))
+    assert len(stored) == 2 * len(two_faces_jpegs)
+    assert {(d.x < 320, d.track) for d in stored} == {(True, 1), (False, 2)}
+    # Stored as found in each frame: the first frame has nothing to smooth with, the later ones do.
+    first = {d.track: d for d in stored if d.frame_index == 0}
+    assert first[1].box == shown[0]["left"]["box"] and first[1].scores == pytest.approx(shown[0]["left"]["scores"])
+    last = {d.track: d for d in stored if d.frame_index == len(two_faces_jpegs) - 1}
+    assert last[1].x > shown[-1]["left"]["box"][0]  # the drifting face: its smoothed box trails behind
+
+
+async def test_a_resumed_session_numbers_new_faces_after_its_old_ones(user, two_faces_jpegs):
+    first, hello = await open_socket(user)
+    await send_frame(first, two_faces_jpegs[0])
+    assert sorted(face["track"] for face in (await receive(first))["faces"]) == [1, 2]
+    await first.disconnect(timeout=TIMEOUT)
+
+    second, again = await open_socket_at(user, f"/ws/live/?resume={hello['id']}")
+    assert again["resumed"] is True
+    await send_frame(second, two_faces_jpegs[0])
+    assert sorted(face["track"] for face in (await receive(second))["faces"]) == [3, 4]
+    await second.disconnect(timeout=TIMEOUT)
+    tracks = await sync_to_async(set)(Detection.objects.filter(session_id=hello["id"]).values_list("track", flat=True))
+    assert tracks == {1, 2, 3, 4}

@@ -24,8 +24,10 @@ def scores_for(emotion: str, top: float = 0.7) -> dict[str, float]:
     return {name: (top if name == emotion else rest) for name in EMOTIONS}
 
 
-def make_session(user, emotions: list[str], *, started_at=None, seconds: float = 10.0, faces_per_frame: int = 1):
-    """A finished session with one frame per listed emotion, spread over `seconds`."""
+def make_session(user, emotions: list[str], *, started_at=None, seconds: float = 10.0, faces_per_frame: int = 1,
+                 tracks: list[int | None] | None = None):
+    """A finished session with one frame per listed emotion, spread over `seconds`; face i of each
+    frame has track `tracks[i]` (default: none, as stored before live tracking)."""
     started_at = started_at or timezone.now() - timedelta(minutes=5)
     session = CaptureSessionFactory(
         user=user, started_at=started_at, ended_at=started_at + timedelta(seconds=seconds),
@@ -35,6 +37,7 @@ def make_session(user, emotions: list[str], *, started_at=None, seconds: float =
         for face in range(faces_per_frame):
             DetectionFactory(
                 session=session, frame_index=frame, face_index=face, emotion=emotion,
+                track=tracks[face] if tracks else None,
                 offset_ms=round(frame * seconds * 1000 / max(1, len(emotions))), **scores_for(emotion),
             )
     return session
@@ -147,6 +150,29 @@ def test_session_detail_has_timeline_distribution_and_detections(user_client, us
     assert reverse("history-export-json", args=[session.pk]) in html
 
 
+def test_session_detail_charts_each_tracked_face(user_client, user):
+    session = make_session(user, ["happy", "sad", "happy", "fear"], faces_per_frame=2, tracks=[3, 1])
+    DetectionFactory(session=session, frame_index=4, face_index=0, track=5, offset_ms=9000, **scores_for("angry"))
+    html = user_client.get(reverse("history-detail", args=[session.pk])).content.decode()
+
+    assert 'id="timeline-data"' not in html and 'id="timeline-chart"' not in html
+    assert re.findall(r'<canvas id="timeline-chart-(\d+)"', html) == ["1", "3", "5"]
+    assert [title.split("<")[0].strip() for title in re.findall(r'class="track-title">(.*?)</h3>', html)] == [
+        "Face 1", "Face 3", "Face 5"]
+    first, fifth = json_script(html, "timeline-data-1"), json_script(html, "timeline-data-5")
+    assert (first["track"], first["detections"], len(first["seconds"])) == (1, 4, 4)
+    assert first["series"]["sad"] == pytest.approx([0.05, 0.7, 0.05, 0.05])
+    assert (fifth["seconds"], fifth["series"]["angry"]) == ([9.0], [pytest.approx(0.7)])
+
+
+def test_track_timelines_keep_the_faces_seen_longest(user):
+    session = make_session(user, ["happy"] * 3, faces_per_frame=3, tracks=[1, 2, 3])
+    DetectionFactory(session=session, frame_index=9, face_index=0, track=4)
+    timelines = selectors.session_track_timelines(session=session, max_tracks=3)
+    assert [timeline["track"] for timeline in timelines] == [1, 2, 3]
+    assert selectors.session_track_timelines(session=make_session(user, ["sad"])) == []  # stored without tracks
+
+
 def test_session_detail_paginates_its_detections(user_client, user):
     session = make_session(user, ["neutral"] * 60)
     html = user_client.get(reverse("history-detail", args=[session.pk]), {"page": 2}).content.decode()
@@ -162,7 +188,7 @@ def test_another_users_session_is_404(user_client, other_user, name):
 
 
 def test_csv_export(user_client, user):
-    session = make_session(user, ["happy", "sad"], faces_per_frame=2)
+    session = make_session(user, ["happy", "sad"], faces_per_frame=2, tracks=[2, 1])
     response = user_client.get(reverse("history-export-csv", args=[session.pk]))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
@@ -170,8 +196,8 @@ def test_csv_export(user_client, user):
     rows = list(csv.DictReader(io.StringIO(downloaded(response))))
     assert len(rows) == 4
     assert list(rows[0]) == list(selectors.EXPORT_FIELDS)
-    assert [(row["frame_index"], row["face_index"], row["emotion"]) for row in rows] == [
-        ("0", "0", "happy"), ("0", "1", "happy"), ("1", "0", "sad"), ("1", "1", "sad")
+    assert [(row["frame_index"], row["face_index"], row["track"], row["emotion"]) for row in rows] == [
+        ("0", "0", "2", "happy"), ("0", "1", "1", "happy"), ("1", "0", "2", "sad"), ("1", "1", "1", "sad")
     ]
     assert float(rows[0]["happy"]) == pytest.approx(0.7)
     assert (rows[0]["x"], rows[0]["y"], rows[0]["width"], rows[0]["height"]) == ("10", "20", "100", "100")
@@ -189,7 +215,7 @@ def test_json_export(user_client, user):
     assert len(data["detections"]) == 3
     first = data["detections"][0]
     assert set(first) == set(selectors.EXPORT_FIELDS)
-    assert first["emotion"] == "fear" and first["fear"] == pytest.approx(0.7)
+    assert first["emotion"] == "fear" and first["fear"] == pytest.approx(0.7) and first["track"] is None
     assert [d["offset_ms"] for d in data["detections"]] == [0, 1000, 2000]
 
 

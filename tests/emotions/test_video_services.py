@@ -46,7 +46,7 @@ def test_a_video_becomes_a_session_with_tracked_detections(recognition_model, up
     assert session.duration_seconds == pytest.approx(1.0)
     detections = list(session.detections.order_by("frame_index"))
     assert [d.frame_index for d in detections] == list(range(30))
-    assert {d.track for d in detections} == {0} and {d.face_index for d in detections} == {0}
+    assert {d.track for d in detections} == {1} and {d.face_index for d in detections} == {0}
     assert detections[3].offset_ms == 100
     assert not stored.exists() and analysis.stored_path == ""  # deleted after the analysis
 

@@ -48,11 +48,13 @@ def test_delete_removes_the_session_and_its_detections(alice_api, session):
     assert not Detection.objects.filter(session_id=session.pk).exists()
 
 
-def test_detections_in_time_order_with_box_and_scores(alice_api, session):
+def test_detections_in_time_order_with_box_track_and_scores(alice_api, session):
+    Detection.objects.filter(session=session, offset_ms=0).update(track=2)
     body = alice_api.get(reverse("api-session-detections", args=[session.pk])).json()
     assert body["count"] == 5
-    first = body["results"][0]
+    first, second = body["results"][:2]
     assert first["offset_ms"] == 0 and first["box"] == [10, 20, 100, 100] and first["emotion"] == "happy"
+    assert (first["track"], second["track"]) == (2, None)  # none in sessions stored before tracking
     assert set(first["scores"]) == {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
 
 

@@ -263,6 +263,10 @@ def test_live_streams_classify_with_the_live_classifier_and_others_with_the_main
     pipeline.process_frame(astronaut_frame)
     pipeline.new_stream().process_frame(astronaut_frame)  # e.g. a video: the main model
     assert (main.calls, live.calls) == (2, 1)
+    jpeg = encode_jpeg(astronaut_frame)
+    assert len(pipeline.new_stream(live=True).follow(jpeg)) == 1  # with face tracks, as the live page
+    pipeline.new_stream().follow(jpeg)
+    assert (main.calls, live.calls) == (3, 2)
 
 
 def test_without_a_live_classifier_live_streams_use_the_main_one(haar, classifier, astronaut_frame):

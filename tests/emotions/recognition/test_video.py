@@ -6,7 +6,6 @@ import pytest
 
 from emotions.recognition.pipeline import FaceResult
 from emotions.recognition.video import (
-    FaceTracks,
     TrackTimelines,
     VideoError,
     VideoFrame,
@@ -94,7 +93,7 @@ def test_analyse_video_finds_the_face_in_every_frame_as_one_track(pipeline, face
     assert [frame.index for frame in frames] == list(range(30))
     assert [frame.offset_ms for frame in frames[:3]] == [0, 33, 67]
     assert all(len(frame.faces) == 1 for frame in frames)
-    assert {track for frame in frames for track, _ in frame.faces} == {0}
+    assert {track for frame in frames for track, _ in frame.faces} == {1}
     x, _, w, _ = frames[0].faces[0][1].box
     assert 60 < w < 110 and abs(x + w / 2 - (20 + 222 * 420 / 512)) < 15
 
@@ -119,18 +118,6 @@ def test_analyse_video_refuses_a_truncated_stream(pipeline, tmp_path):
     info = probe_video(cut, max_pixels=LIMIT)
     with pytest.raises(VideoError, match="truncated or corrupt: it ends after"):
         list(analyse_video(cut, pipeline, info))
-
-
-def test_face_tracks_keep_numbers_across_frames():
-    tracks = FaceTracks(memory=3)
-    assert tracks.assign([(0, 0, 50, 50), (200, 0, 50, 50)]) == [0, 1]
-    assert tracks.assign([(203, 2, 50, 50), (2, 1, 50, 50)]) == [1, 0]  # order swapped, numbers kept
-    assert tracks.assign([(400, 0, 50, 50)]) == [2]  # a new face
-    assert tracks.assign([]) == []
-    assert tracks.assign([(1, 0, 50, 50)]) == [0]  # back within `memory` frames
-    for _ in range(3):
-        tracks.assign([])
-    assert tracks.assign([(1, 0, 50, 50)]) == [3]  # gone too long: a new number
 
 
 def _face(emotion: str) -> FaceResult:
