@@ -13,7 +13,7 @@ from django.db.models.functions import Greatest, TruncDate
 from django.utils import timezone
 
 from emotions.models import CaptureSession, Detection
-from emotions.recognition.labels import EMOTIONS
+from fer2013 import EMOTIONS
 
 TIMELINE_POINTS = 600  # a longer session is averaged into this many time buckets
 EXPORT_FIELDS = ("frame_index", "offset_ms", "face_index", "x", "y", "width", "height", "emotion", *EMOTIONS)

@@ -26,7 +26,7 @@ from django.utils import timezone
 from emotions import recognizer
 from emotions.models import CaptureSession, Detection, EndReason
 from emotions.recognition import FaceResult, StreamTracker
-from emotions.recognition.labels import EMOTIONS
+from fer2013 import EMOTIONS
 
 logger = logging.getLogger(__name__)
 

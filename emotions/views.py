@@ -10,7 +10,7 @@ from emotions import selectors
 from emotions.clock import clock
 from emotions.galleries import gallery_images
 from emotions.models import CaptureSession
-from emotions.recognition.labels import EMOTIONS
+from fer2013 import EMOTIONS
 
 SESSIONS_PER_PAGE = 20
 DETECTIONS_PER_PAGE = 50

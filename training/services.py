@@ -24,8 +24,9 @@ from django.db import DatabaseError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from fer2013 import SPLITS
 from training import selectors
-from training.core.trainer import OPTIMIZERS, SCHEDULES
+from training.core.options import JOB_OPTIONS, OptionError
 from training.models import SHIPPED_NAME, ModelVersion, TrainingJob
 from training.signals import model_activated
 
@@ -33,16 +34,9 @@ logger = logging.getLogger(__name__)
 
 LOG_TAIL_LINES = 40
 MAX_ATTEMPTS = 3
-MAX_EPOCHS = 500
-# TrainConfig fields a retrain job may set besides data, out, architecture and epochs.
-TRAIN_OPTIONS = {
-    "batch_size": int, "learning_rate": float, "optimizer": str, "limit": int, "augment": bool,
-    "jit_compile": bool, "seed": int, "class_weights": bool, "label_smoothing": float,
-    "early_stopping_patience": int, "plateau_patience": int, "schedule": str, "warmup_epochs": int,
-    "swa_start": int, "init_member": int, "soft_label_weight": float,
-}
-ZERO_ALLOWED_OPTIONS = {"label_smoothing", "warmup_epochs", "swa_start", "soft_label_weight"}
-CHOICE_OPTIONS = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES}
+# The options a retrain job sets in its `options`; architecture and epochs are its own fields.
+JOB_FIELDS = ("architecture", "epochs")
+TRAIN_OPTIONS = {name: spec for name, spec in JOB_OPTIONS.items() if name not in JOB_FIELDS}
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 
 
@@ -154,30 +148,17 @@ def _check_dataset(dataset: str | Path) -> Path:
     return path
 
 
-def _check_options(options: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(options) - set(TRAIN_OPTIONS)
+def check_training_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The job options (`JOB_OPTIONS`: those of `options` plus architecture and epochs) as their
+    types; ValidationError for an unknown option or a value its spec refuses. None means: unset."""
+    unknown = set(options) - set(JOB_OPTIONS)
     if unknown:
         raise ValidationError(f"unknown training option(s): {', '.join(sorted(unknown))}")
-    checked = {}
-    for key, value in options.items():
-        if value is None:
-            continue
-        kind = TRAIN_OPTIONS[key]
-        if kind is bool and not isinstance(value, bool):
-            raise ValidationError(f"{key}: expected true or false")
-        try:
-            checked[key] = kind(value)
-        except (TypeError, ValueError):
-            raise ValidationError(f"{key}: expected a {kind.__name__}") from None
-        if key in CHOICE_OPTIONS and checked[key] not in CHOICE_OPTIONS[key]:
-            raise ValidationError(f"{key}: choose one of {', '.join(CHOICE_OPTIONS[key])}")
-        if kind in (int, float) and key in ZERO_ALLOWED_OPTIONS and checked[key] < 0:
-            raise ValidationError(f"{key}: must not be negative")
-        if kind in (int, float) and key not in ZERO_ALLOWED_OPTIONS and checked[key] <= 0:
-            raise ValidationError(f"{key}: must be positive")
-    if checked.get("soft_label_weight", 0) > 1:
-        raise ValidationError("soft_label_weight: at most 1")
-    return checked
+    try:
+        return {name: JOB_OPTIONS[name].check(value) for name, value in options.items()
+                if value is not None or name in JOB_FIELDS}
+    except OptionError as error:
+        raise ValidationError(str(error)) from None
 
 
 def _soft_label_source(options: dict[str, Any]) -> dict[str, str]:
@@ -212,23 +193,24 @@ def create_retrain_job(
     """Queue training a new version on one of the available data sets (sent to Celery on commit).
     With `start_from`, the job fine-tunes that version's network (option `init_member` picks one
     of an ensemble's) and keeps its architecture."""
-    checked = _check_options(options or {})
+    options = options or {}
+    if set(options) & set(JOB_FIELDS):
+        raise ValidationError(f"{', '.join(JOB_FIELDS)}: not options but fields of the job")
+    checked = check_training_options(options)
     if start_from is not None:
         architecture = _member_architecture(start_from, checked.get("init_member", 1))
     elif "init_member" in checked:
         raise ValidationError("init_member: only for a job that starts from a version")
-    if architecture not in selectors.ARCHITECTURES:
-        raise ValidationError(f"architecture: choose one of {', '.join(selectors.ARCHITECTURES)}")
-    if not 1 <= int(epochs) <= MAX_EPOCHS:
-        raise ValidationError(f"epochs: between 1 and {MAX_EPOCHS}")
+    fields = check_training_options({"architecture": architecture, "epochs": epochs})
+    architecture, epochs = fields["architecture"], fields["epochs"]
     data = _check_dataset(dataset)
     name = _check_name(name) if name else _new_job_name(architecture)
-    parameters = {"architecture": architecture, "epochs": int(epochs), "data": str(data), **checked,
+    parameters = {"architecture": architecture, "epochs": epochs, "data": str(data), **checked,
                   **_soft_label_source(checked)}
     if start_from is not None:
         parameters |= {"start_version": start_from.name, "init_from": start_from.artifact_dir}
     job = TrainingJob.objects.create(
-        name=name, kind=TrainingJob.Kind.RETRAIN, parameters=parameters, total_epochs=int(epochs),
+        name=name, kind=TrainingJob.Kind.RETRAIN, parameters=parameters, total_epochs=epochs,
         source_version=start_from,
         output_dir=str(_artifacts_dir() / name), created_by=created_by,
     )
@@ -241,8 +223,8 @@ def create_evaluate_job(
     *, version: ModelVersion, dataset: str | Path, split: str = "PrivateTest", created_by=None, tta: bool = False
 ) -> TrainingJob:
     """Queue evaluating `version` on a data set split; the metrics and plots land on the job."""
-    if split not in selectors.SPLITS:
-        raise ValidationError(f"split: choose one of {', '.join(selectors.SPLITS)}")
+    if split not in SPLITS:
+        raise ValidationError(f"split: choose one of {', '.join(SPLITS)}")
     data = _check_dataset(dataset)
     name = _new_job_name(f"eval-{version.name}"[:70])
     job = TrainingJob.objects.create(

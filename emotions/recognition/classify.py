@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from emotions.recognition.labels import EMOTIONS
+from fer2013 import EMOTIONS
 
 FACE_SIZE = 48
 

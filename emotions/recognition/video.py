@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 
 from emotions.recognition.detect import Box, overlap
-from emotions.recognition.labels import EMOTIONS
 from emotions.recognition.pipeline import FaceResult, RecognitionPipeline
+from fer2013 import EMOTIONS
 
 # What the FFmpeg inside OpenCV's wheel reads and people upload: MP4/MOV (ISO base media),
 # Matroska/WebM, AVI. Anything else (an image, a document) is "not a video" before FFmpeg

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from emotions.models import CaptureSession, Detection
-from emotions.recognition.labels import EMOTIONS
 from emotions.selectors import session_timeline
+from fer2013 import EMOTIONS
 from tests.browser.conftest import in_thread
 from tests.factories import PASSWORD, UserFactory
 

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from emotions.recognition.labels import EMOTIONS
+from fer2013 import EMOTIONS
 from tests.factories import CaptureSessionFactory, DetectionFactory
 
 pytestmark = pytest.mark.django_db

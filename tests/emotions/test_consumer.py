@@ -16,8 +16,8 @@ from django.test import Client
 
 from emotions import consumers, live_writer, recognizer, services
 from emotions.models import CaptureSession, Detection
-from emotions.recognition.labels import EMOTIONS
 from emotions.routing import websocket_urlpatterns
+from fer2013 import EMOTIONS
 from fer_site.asgi import application
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("recognition_model")]

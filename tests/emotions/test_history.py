@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from emotions import selectors
-from emotions.recognition.labels import EMOTIONS
+from fer2013 import EMOTIONS
 from tests.factories import CaptureSessionFactory, DetectionFactory
 
 pytestmark = pytest.mark.django_db

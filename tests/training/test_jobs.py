@@ -251,10 +251,12 @@ def test_evaluate_stores_metrics_and_plots_on_the_job(data_root, tiny_model_dir,
     ({"dataset": "/etc/passwd"}, "is not one of the data sets"),
     ({"name": "Not A Slug"}, "name: use lower-case"),
     ({"options": {"colour": "blue"}}, "unknown training option(s): colour"),
-    ({"options": {"batch_size": -1}}, "batch_size: must be positive"),
-    ({"options": {"warmup_epochs": -1}}, "warmup_epochs: must not be negative"),
+    ({"options": {"batch_size": -1}}, "batch_size: between 1 and 4096"),
+    ({"options": {"warmup_epochs": -1}}, "warmup_epochs: between 0 and 500"),
     ({"options": {"schedule": "linear"}}, "schedule: choose one of plateau, cosine"),
     ({"options": {"optimizer": "lion"}}, "optimizer: choose one of adam, adamw, sgd"),
+    ({"options": {"seed": -1}}, "seed: between 0 and"),
+    ({"options": {"epochs": 3}}, "not options but fields of the job"),
 ])
 def test_retrain_requests_are_validated(data_root, kwargs, problem):
     arguments = {"architecture": "tiny", "epochs": 1, "dataset": data_root / "tiny.npz", **kwargs}

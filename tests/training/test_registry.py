@@ -17,6 +17,7 @@ from emotions import services as emotion_services
 from emotions.consumers import RECOGNITION_GROUP
 from tests.factories import ModelVersionFactory
 from training import selectors, services
+from training.core import options
 from training.models import ModelVersion
 from training.signals import register_shipped_model_after_migrate
 
@@ -145,7 +146,7 @@ def test_the_shipped_version_follows_the_setting(settings, model_dir, empty_regi
 def test_architectures_listed_without_keras_match_the_core():
     from training.core.architectures import ARCHITECTURES
 
-    assert set(selectors.ARCHITECTURES) == set(ARCHITECTURES)
+    assert set(options.ARCHITECTURES) == set(ARCHITECTURES)
 
 
 def test_available_datasets(settings, tmp_path):

@@ -6,7 +6,7 @@ Three formats are read, all returning a `FaceDataset`:
 * Kaggle's `fer2013.csv` (`emotion,pixels,Usage`),
 * an image folder per class (`<root>/<split>/<emotion>/*.png|jpg`).
 
-One class order everywhere: FER-2013's (0 angry ... 6 neutral).
+One class order everywhere: FER-2013's (0 angry ... 6 neutral), from `fer2013.EMOTIONS`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-SPLITS: tuple[str, ...] = ("Training", "PublicTest", "PrivateTest")
+from fer2013 import EMOTIONS, SPLITS
+
 IMAGE_SIZE = 48
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import shlex
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -36,52 +34,7 @@ from training.core.data import (
     train_overlap_mask,
     with_holdout_splits,
 )
-
-OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("plateau", "cosine", "constant")
-
-
-@dataclass
-class TrainConfig:
-    data: str
-    out: str
-    architecture: str = "fernet"
-    epochs: int = 60
-    batch_size: int = 64
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    weight_decay: float = 1e-4
-    label_smoothing: float = 0.0
-    # "plateau" halves the rate when validation accuracy stalls; "cosine" anneals it to
-    # min_learning_rate over exactly `epochs` epochs (after `warmup_epochs` linear warm-up),
-    # which suits a run whose length is fixed by the time available; "constant" keeps it (after
-    # the warm-up), as weight averaging wants.
-    schedule: str = "plateau"
-    warmup_epochs: int = 0
-    plateau_patience: int = 3
-    plateau_factor: float = 0.5
-    min_learning_rate: float = 1e-5
-    early_stopping_patience: int = 10
-    class_weights: bool = False
-    augment: bool = True
-    jit_compile: bool = True
-    seed: int = 1
-    train_split: str = "Training"
-    val_split: str = "PublicTest"
-    test_split: str = "PrivateTest"
-    limit: int | None = None
-    # Fine-tuning: start from the weights of a trained network (an artifact directory; for an
-    # ensemble directory, its `init_member`-th network, counting from 1) instead of fresh ones.
-    init_from: str | None = None
-    init_member: int = 1
-    # Stochastic weight averaging: the weights after every epoch past `swa_start` are averaged,
-    # and the average competes with the best epoch on the validation split.
-    swa_start: int | None = None
-    # Soft targets: FER+'s vote file; each Training face's target becomes its one-hot label mixed
-    # with its FER+ vote shares at `soft_label_weight` (see ferplus.py).
-    soft_labels: str | None = None
-    soft_label_weight: float = 0.3
-    command: str = field(default_factory=lambda: shlex.join(sys.argv))
+from training.core.options import OPTIMIZERS, TrainConfig, check_config
 
 
 @dataclass
@@ -305,8 +258,7 @@ def train(
     from training.core.evaluate import evaluate_model, write_evaluation
     from training.core.export import export_tflite
 
-    if config.schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {config.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+    check_config(config)
     out = Path(config.out)
     checkpoint = out / "checkpoint" / "last.keras"
     state_path = out / "state.json"
