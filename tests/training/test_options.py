@@ -5,6 +5,7 @@ each of its bounds. Parametrized over the specs, so a new option is covered with
 from __future__ import annotations
 
 import argparse
+import shlex
 from typing import Any
 
 import pytest
@@ -121,9 +122,10 @@ def test_the_running_runs_command_line_still_parses():
     """The flags of a long run started before options.py (its --resume must keep working)."""
     parser = argparse.ArgumentParser()
     add_train_arguments(parser)
-    arguments = vars(parser.parse_args(
-        "--data d.npz --out runs/x --architecture fernet_deep --epochs 100 --schedule cosine --warmup-epochs 2 "
-        "--label-smoothing 0.1 --early-stopping-patience 100 --seed 7 --resume --no-augment --no-jit".split()))
+    command = ("--data d.npz --out runs/x --architecture fernet_deep --epochs 100 --schedule cosine "
+               "--warmup-epochs 2 --label-smoothing 0.1 --early-stopping-patience 100 --seed 7 --resume "
+               "--no-augment --no-jit")
+    arguments = vars(parser.parse_args(shlex.split(command)))
     config = config_from_arguments(arguments)
     assert (config.epochs, config.warmup_epochs, config.label_smoothing, config.seed) == (100, 2, 0.1, 7)
     assert not config.augment and not config.jit_compile and arguments["resume"]

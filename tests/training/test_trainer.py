@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
+from fer2013 import EMOTIONS
 from training.core.data import load_npz
 from training.core.evaluate import predict_probabilities
 from training.core.trainer import TrainConfig, scheduled_learning_rate, train
@@ -26,6 +27,7 @@ def test_train_export_load_predict_round_trip(tiny_npz, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["split"] == "PrivateTest" and metrics["n"] == 21
     assert metrics["training"]["seed"] == 1 and metrics["training"]["command"] == "test"
+    assert json.loads((out / "config.json").read_text())["labels"] == list(EMOTIONS)
     assert result.metrics["accuracy"] == metrics["accuracy"]
 
     # The TFLite export gives the same probabilities as the Keras model it came from.
@@ -61,10 +63,11 @@ def test_resume_continues_from_the_checkpoint(tiny_npz, tmp_path):
 
 
 def test_plateau_lowers_learning_rate_and_early_stopping_stops(tiny_npz, tmp_path):
-    config = tiny_config(tiny_npz, tmp_path / "run", epochs=6, learning_rate=0.0, plateau_patience=1,
+    config = tiny_config(tiny_npz, tmp_path / "run", epochs=6, learning_rate=1e-7, min_learning_rate=0.0,
+                         plateau_patience=1,
                          early_stopping_patience=2, class_weights=True)
     result = train(config, verbose=0, evaluate_at_end=False)
-    # With a zero learning rate nothing improves after the first epoch: stop after two more.
+    # With the least learning rate nothing improves after the first epoch: stop after two more.
     assert result.state.stopped_early
     assert result.state.epoch == 3
 
@@ -97,7 +100,7 @@ def test_cosine_run_uses_the_scheduled_rate_each_epoch(tiny_npz, tmp_path):
 
 
 def test_unknown_schedule_is_refused(tiny_npz, tmp_path):
-    with pytest.raises(ValueError, match="unknown schedule 'linear'"):
+    with pytest.raises(ValueError, match="schedule: choose one of plateau, cosine, constant"):
         train(tiny_config(tiny_npz, tmp_path / "run", schedule="linear"), verbose=0)
 
 

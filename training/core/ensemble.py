@@ -25,6 +25,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from fer2013 import EMOTIONS, check_model_labels
 from training.core.architectures import INPUT_SHAPE
 
 
@@ -118,6 +119,7 @@ def load_members(model_dir: str | Path) -> list[Member]:
     model_dir = Path(model_dir)
     if not (model_dir / "model.keras").is_file():
         raise FileNotFoundError(f"{model_dir}: no model.keras in this directory")
+    check_model_labels(model_dir)
     model = keras.models.load_model(model_dir / "model.keras", compile=False)
     config = _read_config(model_dir)
     if config.get("architecture") != "ensemble":
@@ -222,6 +224,7 @@ def combine(
     ]
     config = {
         "architecture": "ensemble",
+        "labels": list(EMOTIONS),
         "flip": flip,
         "weights": weights,
         **selection,

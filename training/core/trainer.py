@@ -157,7 +157,7 @@ def _save_config(out: Path, config: TrainConfig, *, resumed: bool, earlier_comma
     if resumed and path.is_file():
         previous = json.loads(path.read_text())
         commands = [*previous.get("commands", [previous.get("command", "")]), config.command]
-    _write_json(path, {**asdict(config), "commands": commands})
+    _write_json(path, {**asdict(config), "labels": list(EMOTIONS), "commands": commands})
     (out / "command.txt").write_text("\n".join(commands) + "\n")
 
 
