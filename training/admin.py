@@ -15,10 +15,11 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from fer2013 import SPLITS
-from training import selectors, services
+from training import selectors
 from training.core.options import JOB_OPTIONS
 from training.models import ModelVersion, TrainingJob
 from training.permissions import ACTIVATE_MODEL_VERSION, CANCEL_JOBS, QUEUE_JOBS, VIEW_JOBS
+from training.services import jobs, registry
 
 REFRESH_SECONDS = 3
 
@@ -172,7 +173,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def _activate(self, request: HttpRequest, version: ModelVersion) -> None:
         try:
-            services.activate_model_version(version)
+            registry.activate_model_version(version)
         except ValidationError as error:
             self.message_user(request, "; ".join(error.messages), messages.ERROR)
             return
@@ -185,8 +186,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:training_modelversion_change", args=[pk]))
 
     def _queued(self, request: HttpRequest, job: TrainingJob) -> HttpResponse:
-        if services.queue_was_down(job):
-            self.message_user(request, services.queue_down_message(job), messages.ERROR)
+        if jobs.queue_was_down(job):
+            self.message_user(request, jobs.queue_down_message(job), messages.ERROR)
         else:
             self.message_user(request, f"Queued {job.name}.")
         return HttpResponseRedirect(reverse("admin:training_trainingjob_change", args=[job.pk]))
@@ -202,7 +203,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
-                job = services.create_retrain_job(architecture=data["architecture"], epochs=data["epochs"],
+                job = jobs.create_retrain_job(architecture=data["architecture"], epochs=data["epochs"],
                                                   dataset=data["dataset"], name=data["name"],
                                                   options=form.training_options(),
                                                   start_from=data["start_from"], created_by=request.user)
@@ -219,7 +220,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
-                job = services.create_evaluate_job(version=version, dataset=data["dataset"], split=data["split"],
+                job = jobs.create_evaluate_job(version=version, dataset=data["dataset"], split=data["split"],
                                                    tta=data["tta"], created_by=request.user)
             except ValidationError as error:
                 form.add_error(None, error)
@@ -287,7 +288,7 @@ class TrainingJobAdmin(admin.ModelAdmin):
 
     def _cancel(self, request: HttpRequest, job: TrainingJob) -> None:
         try:
-            job = services.cancel_job(job)
+            job = jobs.cancel_job(job)
         except ValidationError as error:
             self.message_user(request, "; ".join(error.messages), messages.WARNING)
             return

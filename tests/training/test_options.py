@@ -12,11 +12,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from rest_framework.exceptions import ValidationError as APIValidationError
 
-from training import services
 from training.admin import RetrainForm
 from training.api.serializers import TrainingJobCreateSerializer, TrainingOptionsSerializer
 from training.core.cli import add_train_arguments, config_from_arguments
 from training.core.options import CLI_OPTIONS, JOB_OPTIONS, OPTIONS, OptionError, OptionSpec, TrainConfig, cli_flag
+from training.services import jobs
 
 
 def boundary_values(spec: OptionSpec) -> list[tuple[Any, bool]]:
@@ -60,7 +60,7 @@ def accepted_by_cli(spec: OptionSpec, value: Any) -> bool:
 
 
 def accepted_by_serializer(spec: OptionSpec, value: Any) -> bool:
-    serializer = TrainingOptionsSerializer() if spec.name in services.TRAIN_OPTIONS else TrainingJobCreateSerializer()
+    serializer = TrainingOptionsSerializer() if spec.name in jobs.TRAIN_OPTIONS else TrainingJobCreateSerializer()
     try:
         serializer.fields[spec.name].run_validation(value)
     except APIValidationError:
@@ -70,14 +70,14 @@ def accepted_by_serializer(spec: OptionSpec, value: Any) -> bool:
 
 def accepted_by_service(spec: OptionSpec, value: Any) -> bool:
     try:
-        assert services.check_training_options({spec.name: value}) == {spec.name: value}
+        assert jobs.check_training_options({spec.name: value}) == {spec.name: value}
     except ValidationError:
         return False
     return True
 
 
 def admin_field_name(spec: OptionSpec) -> str | None:
-    if spec.name in services.JOB_FIELDS:
+    if spec.name in jobs.JOB_FIELDS:
         return spec.name
     return next((field for field, option in RetrainForm.OPTION_FIELDS.items() if option == spec.name), None)
 
@@ -133,6 +133,6 @@ def test_the_running_runs_command_line_still_parses():
 
 def test_a_refusal_names_the_option_and_the_bound():
     with pytest.raises(ValidationError, match="soft_label_weight: between 0 and 1"):
-        services.check_training_options({"soft_label_weight": 1.5})
+        jobs.check_training_options({"soft_label_weight": 1.5})
     with pytest.raises(ValidationError, match="unknown training option"):
-        services.check_training_options({"no_such_option": 1})
+        jobs.check_training_options({"no_such_option": 1})

@@ -10,7 +10,7 @@ from fer2013 import SPLITS
 from training import selectors
 from training.core.options import JOB_OPTIONS, OptionSpec
 from training.models import ModelVersion, TrainingJob
-from training.services import TRAIN_OPTIONS
+from training.services.jobs import TRAIN_OPTIONS
 
 # config.json keys that are server paths or shell commands, not hyperparameters (at any depth:
 # an ensemble's config lists its members' own).
@@ -82,7 +82,7 @@ def option_field(spec: OptionSpec, **overrides) -> serializers.Field:
 
 
 TrainingOptionsSerializer = type("TrainingOptionsSerializer", (serializers.Serializer,), {
-    "__doc__": "A retrain job's further settings: the options of training.services.TRAIN_OPTIONS.",
+    "__doc__": "A retrain job's further settings: the options of training.services.jobs.TRAIN_OPTIONS.",
     **{name: option_field(spec) for name, spec in TRAIN_OPTIONS.items()},
 })
 
