@@ -1,7 +1,11 @@
 """The direction of imports the README promises: the two cores are plain Python, and the
-training app never reaches into the emotions app (it announces activations with a signal)."""
+training app never reaches into the emotions app (it announces activations with a signal).
+import-linter's contracts (pyproject.toml) check the same and more: the training app's layers and
+no import cycles among its modules."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,9 +30,18 @@ def imported_modules(package: str) -> dict[str, set[str]]:
 @pytest.mark.parametrize(("package", "forbidden"), [
     ("emotions/recognition", {"django", "rest_framework", "channels", "training"}),
     ("training/core", {"django", "rest_framework", "channels", "emotions"}),
+    ("fer2013", {"django", "rest_framework", "channels", "emotions", "training"}),
     ("training", {"emotions"}),
 ])
 def test_imports_go_one_way(package, forbidden):
     offenders = {path: sorted(names & forbidden) for path, names in imported_modules(package).items()
                  if names & forbidden}
     assert offenders == {}
+
+
+def test_the_import_contracts_are_kept():
+    """`lint-imports` (pinned in requirements-dev.txt) with the contracts of pyproject.toml."""
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run([str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "0 broken" in result.stdout

@@ -129,10 +129,10 @@ def test_a_version_without_model_file_is_not_activated(empty_registry):
 def test_a_model_whose_labels_are_not_ours_is_neither_registered_nor_activated(model_dir, empty_registry):
     folder = model_dir("other-labels")
     (folder / "config.json").write_text(json.dumps({"architecture": "tiny", "labels": ["cat", "dog"]}))
-    with pytest.raises(ValidationError, match="other-labels cannot be registered: .* classes are cat, dog"):
+    with pytest.raises(ValidationError, match=r"other-labels cannot be registered: .* classes are cat, dog"):
         registry.register_model_version(name="other-labels", artifact_dir=folder)
     version = ModelVersionFactory(name="other", artifact_dir=str(folder))
-    with pytest.raises(ValidationError, match="other cannot be activated: .* classes are cat, dog"):
+    with pytest.raises(ValidationError, match=r"other cannot be activated: .* classes are cat, dog"):
         registry.activate_model_version(version)
     assert not ModelVersion.objects.filter(is_active=True, pk=version.pk).exists()
 
