@@ -1,5 +1,6 @@
 import itertools
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -52,10 +53,23 @@ def test_a_set_without_splits_is_trained_and_reported_on_held_out_rows(tmp_path)
     assert result.metrics["accuracy"] == metrics["accuracy"]
 
 
-def test_resume_continues_from_the_checkpoint(tiny_npz, tmp_path):
+# The checkpoint format of runs started before the trainer was split into steps (one may be
+# resuming right now): these files, these state.json keys.
+CHECKPOINT_FILES = ("checkpoint/last.keras", "state.json", "history.json", "config.json")
+STATE_KEYS = {"epoch", "history", "best_val_accuracy", "best_epoch", "plateau_wait", "plateau_best",
+              "learning_rate", "stopped_early", "swa_epochs", "swa"}
+
+
+def test_resume_continues_from_the_checkpoint(tiny_npz, tmp_path, caplog):
     out = tmp_path / "run"
     train(tiny_config(tiny_npz, out), verbose=0, evaluate_at_end=False)
-    resumed = train(tiny_config(tiny_npz, out, epochs=2), resume=True, verbose=0, evaluate_at_end=False)
+    assert all((out / name).is_file() for name in CHECKPOINT_FILES)
+    assert set(json.loads((out / "state.json").read_text())) == STATE_KEYS
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="training.core.trainer"):
+        resumed = train(tiny_config(tiny_npz, out, epochs=2), resume=True, verbose=0, evaluate_at_end=False)
+    assert "resuming after epoch 1" in caplog.messages[0]
+    assert caplog.messages[1].startswith("epoch 2/2 loss ")  # the line a CLI run and a worker's log show
     assert resumed.state.epoch == 2
     assert [row["epoch"] for row in resumed.state.history] == [1, 2]
     config = json.loads((out / "config.json").read_text())
