@@ -185,7 +185,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         self._activate(request, get_object_or_404(ModelVersion, pk=pk))
         return HttpResponseRedirect(reverse("admin:training_modelversion_change", args=[pk]))
 
-    def _queued(self, request: HttpRequest, job: TrainingJob) -> HttpResponse:
+    def _queued_job_response(self, request: HttpRequest, job: TrainingJob) -> HttpResponse:
         if jobs.queue_was_down(job):
             self.message_user(request, jobs.queue_down_message(job), messages.ERROR)
         else:
@@ -210,7 +210,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                return self._queued(request, job)
+                return self._queued_job_response(request, job)
         return self._form_page(request, form, "Retrain: train a new model version")
 
     def evaluate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -225,7 +225,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                return self._queued(request, job)
+                return self._queued_job_response(request, job)
         return self._form_page(request, form, f"Evaluate {version.name}", version=version)
 
 

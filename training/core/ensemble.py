@@ -181,7 +181,7 @@ def _copy_member_records(members: list[Member], destination: Path) -> None:
                 shutil.copyfile(member.records / name, target / name)
 
 
-def combine(
+def write_ensemble(
     member_dirs: list[str | Path],
     out: str | Path,
     *,

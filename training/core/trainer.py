@@ -7,7 +7,7 @@ stopping, the best epoch) lives in `state.json` next to a checkpoint written aft
 `train` is a loop over named steps: `build_or_resume` (a fresh, fine-tuned or checkpointed network
 and the data streams), `train_one_epoch` (with `set_scheduled_rate`), `keep_if_best`,
 `step_plateau_schedule`, `check_early_stopping`, `update_weight_average`, `save_checkpoint`, then
-`finish` (the weight average's turn, the LiteRT export, the test split). Each epoch is logged
+`finish_run` (the weight average's turn, the LiteRT export, the test split). Each epoch is logged
 (logger `training.core.trainer`: the same lines in a CLI run and in a Celery worker's log) and
 reported to the caller's `on_epoch` (a job writes it to its row).
 
@@ -127,7 +127,7 @@ def _balanced_class_weights(labels: np.ndarray) -> dict[int, float]:
     return {int(c): float(w) for c, w in zip(present, weights, strict=True)}
 
 
-def _dataset(data: FaceDataset, batch_size: int, *, shuffle: bool, augmenter=None, seed: int = 0,
+def _batched_dataset(data: FaceDataset, batch_size: int, *, shuffle: bool, augmenter=None, seed: int = 0,
              targets: np.ndarray | None = None):
     import keras
     import tensorflow as tf
@@ -156,7 +156,7 @@ def training_stream(data: FaceDataset, config: TrainConfig, *, first_epoch: int 
     targets = None
     if config.soft_labels:
         targets = soft_targets(data, load_votes(config.soft_labels), config.soft_label_weight)
-    return _dataset(data, config.batch_size, shuffle=True, augmenter=augmenter, seed=seed, targets=targets)
+    return _batched_dataset(data, config.batch_size, shuffle=True, augmenter=augmenter, seed=seed, targets=targets)
 
 
 def _save_config(out: Path, config: TrainConfig, *, resumed: bool, earlier_commands: list[str]) -> None:
@@ -235,7 +235,7 @@ def _save_average(out: Path, average: list[np.ndarray]) -> None:
     tmp.replace(_swa_path(out))
 
 
-def _apply_average(model, average: list[np.ndarray], train_data: FaceDataset, val_ds, state: TrainState,
+def _keep_average_if_better(model, average: list[np.ndarray], train_data: FaceDataset, val_ds, state: TrainState,
                    out: Path) -> None:
     """Evaluate the averaged weights (with fresh batch-norm statistics); keep them as model.keras
     when they beat the model kept so far (the best epoch, or an earlier average) on validation."""
@@ -344,7 +344,7 @@ def build_or_resume(config: TrainConfig, *, resume: bool) -> TrainingRun:
         config=config, out=out, model=model, state=state, average=_load_average(out, state),
         dataset=dataset, held_out=held_out, train_data=train_data, val_data=val_data,
         train_stream=training_stream(train_data, config, first_epoch=state.epoch),
-        val_stream=_dataset(val_data, 256, shuffle=False),
+        val_stream=_batched_dataset(val_data, 256, shuffle=False),
         class_weight=_balanced_class_weights(train_data.labels) if config.class_weights else None,
     )
 
@@ -436,7 +436,7 @@ def log_epoch(report: EpochReport) -> None:
                 report.learning_rate, report.seconds)
 
 
-def finish(run: TrainingRun, *, evaluate_at_end: bool) -> TrainResult:
+def finish_run(run: TrainingRun, *, evaluate_at_end: bool) -> TrainResult:
     """Evaluate the weight average (if any and not yet), export the kept model to LiteRT and, with
     `evaluate_at_end`, evaluate it on the test split."""
     import keras
@@ -446,7 +446,7 @@ def finish(run: TrainingRun, *, evaluate_at_end: bool) -> TrainResult:
 
     config, state, out = run.config, run.state, run.out
     if run.average is not None and state.swa is None:
-        _apply_average(run.model, run.average, run.train_data, run.val_stream, state, out)
+        _keep_average_if_better(run.model, run.average, run.train_data, run.val_stream, state, out)
         _write_json(out / "state.json", asdict(state))
     export_tflite(keras.models.load_model(out / "model.keras", compile=False), out / "model.tflite")
     if not evaluate_at_end:
@@ -489,4 +489,4 @@ def train(
         log_epoch(report)
         if on_epoch is not None:
             on_epoch(report)
-    return finish(run, evaluate_at_end=evaluate_at_end)
+    return finish_run(run, evaluate_at_end=evaluate_at_end)
