@@ -35,9 +35,9 @@ load training-before "$URL" 20 "$SECONDS_PER_RUN"
 # The job goes to the training worker's queue, as the web processes send it (make prod: "training").
 job=$(TRAINING_QUEUE=${TRAINING_QUEUE:-training} "$PY" manage.py shell -c "
 from django.conf import settings
-from training import services
-job = services.create_retrain_job(architecture='fernet_deep', epochs=1, dataset=settings.FER2013_PATH,
-                                  name='bench-beside-live-traffic', options={'limit': 20000})
+from training.services import jobs
+job = jobs.create_retrain_job(architecture='fernet_deep', epochs=1, dataset=settings.FER2013_PATH,
+                              name='bench-beside-live-traffic', options={'limit': 20000})
 print(job.pk)" | tail -n 1)
 echo "retraining job $job queued; waiting for it to run"
 for _ in $(seq 1 60); do
@@ -47,5 +47,5 @@ for _ in $(seq 1 60); do
 done
 sleep 20  # past the job's data loading, into its epochs
 load training-during "$URL" 20 "$SECONDS_PER_RUN"
-"$PY" manage.py shell -c "from training import services; from training.models import TrainingJob; services.cancel_job(TrainingJob.objects.get(pk=$job))" >/dev/null
+"$PY" manage.py shell -c "from training.services import jobs; from training.models import TrainingJob; jobs.cancel_job(TrainingJob.objects.get(pk=$job))" >/dev/null
 echo "figures in $OUT/"

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotions.recognition.labels import EMOTIONS
+from training.core.labels import EMOTIONS
 
 GALLERY_FOLDER = "galleries"
 FACES_PER_EMOTION = 24

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from emotions.recognition.labels import EMOTIONS
+from training.core.labels import EMOTIONS
 
 EMOTION_CHOICES = [(name, name.capitalize()) for name in EMOTIONS]
 

@@ -14,7 +14,7 @@ from django.db.models.functions import Greatest, TruncDate
 from django.utils import timezone
 
 from emotions.models import CaptureSession, Detection
-from emotions.recognition.labels import EMOTIONS
+from training.core.labels import EMOTIONS
 
 TIMELINE_POINTS = 600  # a longer session is averaged into this many time buckets
 MAX_TRACK_TIMELINES = 8  # the session page charts at most this many faces (those seen longest)

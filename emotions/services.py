@@ -24,7 +24,7 @@ from django.utils import timezone
 from emotions import active_model
 from emotions.models import CaptureSession, Detection, EndReason
 from emotions.recognition import FaceResult, StreamTracker, TrackedFace
-from emotions.recognition.labels import EMOTIONS
+from training.core.labels import EMOTIONS
 
 logger = logging.getLogger(__name__)
 

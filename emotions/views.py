@@ -12,7 +12,7 @@ from emotions.filters import HistoryFilter
 from emotions.forms import SessionNoteForm
 from emotions.galleries import gallery_images
 from emotions.models import CaptureSession
-from emotions.recognition.labels import EMOTIONS
+from training.core.labels import EMOTIONS
 
 SESSIONS_PER_PAGE = 20
 DETECTIONS_PER_PAGE = 50

@@ -14,9 +14,12 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from training import selectors, services
+from training import selectors
+from training.core.labels import SPLITS
+from training.core.options import JOB_OPTIONS
 from training.models import ModelVersion, TrainingJob
 from training.permissions import ACTIVATE_MODEL_VERSION, CANCEL_JOBS, QUEUE_JOBS, VIEW_JOBS
+from training.services import jobs, registry
 
 REFRESH_SECONDS = 3
 
@@ -47,39 +50,59 @@ def dataset_choices() -> list[tuple[str, str]]:
     return [(str(path), str(path)) for path in selectors.available_datasets()]
 
 
+def option_form_field(name: str, *, required: bool = False, **overrides) -> forms.Field:
+    """The form field of a training option: its type, bounds or choices, default and help."""
+    spec = JOB_OPTIONS[name]
+    arguments = {"required": required, "initial": spec.default, "help_text": spec.help, **overrides}
+    if spec.choices:
+        return forms.ChoiceField(choices=[(choice, choice) for choice in spec.choices], **arguments)
+    if spec.kind is bool:
+        return forms.BooleanField(**{**arguments, "required": False})
+    field = forms.IntegerField if spec.kind is int else forms.FloatField
+    return field(min_value=spec.minimum, max_value=spec.maximum, **arguments)
+
+
 class RetrainForm(forms.Form):
-    architecture = forms.ChoiceField(choices=[(name, name) for name in selectors.ARCHITECTURES], initial="fernet")
-    epochs = forms.IntegerField(min_value=1, max_value=services.MAX_EPOCHS, initial=30)
+    # Form field -> the training option it sets (an empty field leaves the option's default).
+    OPTION_FIELDS = {"batch_size": "batch_size", "limit": "limit", "schedule": "schedule",
+                     "learning_rate": "learning_rate", "swa_start": "swa_start",
+                     "soft_label_weight": "soft_label_weight", "start_member": "init_member"}
+
+    architecture = option_form_field("architecture", required=True)
+    epochs = option_form_field("epochs", required=True)
     dataset = forms.ChoiceField(help_text="found in settings.TRAINING_DATA_ROOTS (.npz, .csv, image folders)")
     name = forms.SlugField(max_length=100, required=False, help_text="the new version's name; empty: generated")
-    batch_size = forms.IntegerField(min_value=1, max_value=4096, initial=64)
-    limit = forms.IntegerField(min_value=1, required=False, help_text="train on at most this many images")
-    schedule = forms.ChoiceField(choices=[("plateau", "plateau: halve the rate when validation stalls"),
-                                          ("cosine", "cosine: anneal the rate over the epochs"),
-                                          ("constant", "constant: keep the rate (for fine-tuning)")],
-                                 initial="plateau")
-    learning_rate = forms.FloatField(min_value=1e-7, max_value=1.0, initial=1e-3, required=False,
-                                     help_text="empty: 0.001; fine-tuning wants a lower rate, e.g. 0.0002")
+    batch_size = option_form_field("batch_size")
+    limit = option_form_field("limit")
+    schedule = option_form_field("schedule")
+    learning_rate = option_form_field("learning_rate")
     start_from = forms.ModelChoiceField(
         queryset=ModelVersion.objects.order_by("-created_at"), required=False, label="Fine-tune version",
         help_text="start from this version's weights instead of fresh ones (its architecture is used): "
                   "e.g. the active model on your own data set, at a lower learning rate")
-    start_member = forms.IntegerField(min_value=1, initial=1, required=False, label="Network",
-                                      help_text="for an ensemble version: which of its networks (from 1)")
-    swa_start = forms.IntegerField(min_value=0, required=False, label="Average weights after epoch",
-                                   help_text="stochastic weight averaging over the later epochs; empty: off")
-    soft_label_weight = forms.FloatField(min_value=0, max_value=0.9, required=False, label="FER+ vote weight",
-                                         help_text="train towards each face's label mixed with its FER+ vote "
-                                                   "shares (FER-2013 data only), e.g. 0.3; empty: off")
+    start_member = option_form_field("init_member", label="Network")
+    swa_start = option_form_field("swa_start", label="Average weights after epoch")
+    soft_label_weight = option_form_field("soft_label_weight", label="FER+ vote weight", initial=None,
+                                          help_text=f"{JOB_OPTIONS['soft_label_weight'].help}; FER-2013 data "
+                                                    "only, e.g. 0.3; empty: off")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["dataset"].choices = dataset_choices()
 
+    def training_options(self) -> dict[str, Any]:
+        """The options the admin filled in (a network only when fine-tuning)."""
+        data = self.cleaned_data
+        options = {option: data[field] for field, option in self.OPTION_FIELDS.items()
+                   if data[field] not in (None, "")}
+        if data["start_from"] is None:
+            options.pop("init_member", None)
+        return options
+
 
 class EvaluateForm(forms.Form):
     dataset = forms.ChoiceField(help_text="found in settings.TRAINING_DATA_ROOTS (.npz, .csv, image folders)")
-    split = forms.ChoiceField(choices=[(s, s) for s in selectors.SPLITS], initial="PrivateTest",
+    split = forms.ChoiceField(choices=[(s, s) for s in SPLITS], initial="PrivateTest",
                               help_text="ignored for data without a split column (all rows are evaluated)")
     tta = forms.BooleanField(required=False, label="Test-time augmentation (average with the mirrored face)")
 
@@ -150,7 +173,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def _activate(self, request: HttpRequest, version: ModelVersion) -> None:
         try:
-            services.activate_model_version(version)
+            registry.activate_model_version(version)
         except ValidationError as error:
             self.message_user(request, "; ".join(error.messages), messages.ERROR)
             return
@@ -162,9 +185,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
         self._activate(request, get_object_or_404(ModelVersion, pk=pk))
         return HttpResponseRedirect(reverse("admin:training_modelversion_change", args=[pk]))
 
-    def _queued(self, request: HttpRequest, job: TrainingJob) -> HttpResponse:
-        if services.queue_was_down(job):
-            self.message_user(request, services.queue_down_message(job), messages.ERROR)
+    def _queued_job_response(self, request: HttpRequest, job: TrainingJob) -> HttpResponse:
+        if jobs.queue_was_down(job):
+            self.message_user(request, jobs.queue_down_message(job), messages.ERROR)
         else:
             self.message_user(request, f"Queued {job.name}.")
         return HttpResponseRedirect(reverse("admin:training_trainingjob_change", args=[job.pk]))
@@ -179,19 +202,15 @@ class ModelVersionAdmin(admin.ModelAdmin):
         form = RetrainForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            options = {"batch_size": data["batch_size"], "limit": data["limit"], "schedule": data["schedule"],
-                       "learning_rate": data["learning_rate"], "swa_start": data["swa_start"],
-                       "soft_label_weight": data["soft_label_weight"]}
-            if data["start_from"] is not None:
-                options["init_member"] = data["start_member"] or 1
             try:
-                job = services.create_retrain_job(architecture=data["architecture"], epochs=data["epochs"],
-                                                  dataset=data["dataset"], name=data["name"], options=options,
+                job = jobs.create_retrain_job(architecture=data["architecture"], epochs=data["epochs"],
+                                                  dataset=data["dataset"], name=data["name"],
+                                                  options=form.training_options(),
                                                   start_from=data["start_from"], created_by=request.user)
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                return self._queued(request, job)
+                return self._queued_job_response(request, job)
         return self._form_page(request, form, "Retrain: train a new model version")
 
     def evaluate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -201,12 +220,12 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
-                job = services.create_evaluate_job(version=version, dataset=data["dataset"], split=data["split"],
+                job = jobs.create_evaluate_job(version=version, dataset=data["dataset"], split=data["split"],
                                                    tta=data["tta"], created_by=request.user)
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                return self._queued(request, job)
+                return self._queued_job_response(request, job)
         return self._form_page(request, form, f"Evaluate {version.name}", version=version)
 
 
@@ -269,7 +288,7 @@ class TrainingJobAdmin(admin.ModelAdmin):
 
     def _cancel(self, request: HttpRequest, job: TrainingJob) -> None:
         try:
-            job = services.cancel_job(job)
+            job = jobs.cancel_job(job)
         except ValidationError as error:
             self.message_user(request, "; ".join(error.messages), messages.WARNING)
             return

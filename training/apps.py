@@ -8,7 +8,7 @@ class TrainingConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from training.signals import register_shipped_model_after_migrate
+        from training.services.registry import register_shipped_model_after_migrate
 
         post_migrate.connect(register_shipped_model_after_migrate, sender=self,
                              dispatch_uid="training.register_shipped_model")

@@ -7,12 +7,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import QuerySet
 
+from training.core.labels import EMOTIONS
 from training.models import ModelVersion, TrainingJob
 
-# The names training.core.architectures.ARCHITECTURES knows; listed here so that the web process
-# need not import Keras to offer them (a test checks the two agree).
-ARCHITECTURES: tuple[str, ...] = ("tiny", "seed", "fernet", "fernet_deep")
-SPLITS: tuple[str, ...] = ("Training", "PublicTest", "PrivateTest")
 DATASET_SUFFIXES = {".npz", ".csv"}
 SPLIT_FOLDER_NAMES = {"train", "training", "val", "publictest", "test", "privatetest"}
 # Files a job may expose to staff (written by training.core.evaluate.write_evaluation).
@@ -38,8 +35,6 @@ def get_training_job(job_id: int) -> TrainingJob | None:
 
 def _looks_like_image_folder(folder: Path) -> bool:
     """`<folder>/<split>/<emotion>/` or `<folder>/<emotion>/` (the layouts training.core.data reads)."""
-    from training.core.data import EMOTIONS
-
     children = {child.name.lower() for child in folder.iterdir() if child.is_dir()}
     return bool(children & SPLIT_FOLDER_NAMES) or (bool(children) and children <= set(EMOTIONS))
 

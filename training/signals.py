@@ -1,4 +1,5 @@
-"""Signals the training app sends; other apps connect to them (training never imports them)."""
+"""Signals the training app sends; other apps connect to them (training never imports them).
+This module imports nothing of training's, so every app may import it."""
 
 from django.dispatch import Signal
 
@@ -7,11 +8,3 @@ from django.dispatch import Signal
 # the live sessions of every process through the channel layer.
 model_activated = Signal()
 
-
-def register_shipped_model_after_migrate(sender, app_config=None, **kwargs) -> None:
-    """Register settings.EMOTION_MODEL_DIR as a version after every migrate (idempotent)."""
-    if app_config is None or app_config.label != "training":
-        return
-    from training.services import register_shipped_model
-
-    register_shipped_model()

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404
 
 from emotions import selectors as history
 from emotions.models import CaptureSession, Detection
-from emotions.recognition.labels import EMOTIONS
+from training.core.labels import EMOTIONS
 
 
 def session_list(*, user: AbstractBaseUser) -> QuerySet[CaptureSession]:

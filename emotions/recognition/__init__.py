@@ -5,9 +5,9 @@ from emotions.recognition.classify import EmotionClassifier
 from emotions.recognition.decode import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image
 from emotions.recognition.detect import Box, FaceDetector, HaarFaceDetector, YuNetFaceDetector
 from emotions.recognition.errors import InvalidImageError
-from emotions.recognition.labels import EMOTIONS
 from emotions.recognition.pipeline import FER_CROP_SCALE, FaceResult, RecognitionPipeline, StreamTracker, TrackedFace
 from emotions.recognition.tracking import FaceTracks
+from training.core.labels import EMOTIONS
 
 __all__ = [
     "DEFAULT_MAX_BYTES",

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from emotions.recognition.labels import EMOTIONS
+from training.core.labels import EMOTIONS, check_model_labels
 
 FACE_SIZE = 48
 
@@ -27,6 +27,7 @@ class EmotionClassifier:
         self.model_path = Path(model_path)
         if not self.model_path.is_file():
             raise FileNotFoundError(f"emotion model not found: {self.model_path}")
+        check_model_labels(self.model_path.parent)
         self.num_threads = num_threads
         self._interpreter = Interpreter(model_path=str(self.model_path), num_threads=num_threads)
         input_details = self._interpreter.get_input_details()[0]

@@ -28,8 +28,8 @@ import numpy as np
 from emotions.recognition.classify import FACE_SIZE, EmotionClassifier
 from emotions.recognition.decode import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image
 from emotions.recognition.detect import SAME_FACE_IOU, Box, FaceDetector, overlap, to_gray
-from emotions.recognition.labels import EMOTIONS
 from emotions.recognition.tracking import FaceTracks
+from training.core.labels import EMOTIONS
 
 # Side of the square crop relative to the longer side of the detector's box, centred on the box.
 # Measured, not guessed: running the Haar cascade on 3,000 FER-2013 images (upscaled, edges

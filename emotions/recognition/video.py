@@ -24,9 +24,9 @@ import cv2
 import numpy as np
 
 from emotions.recognition.detect import Box
-from emotions.recognition.labels import EMOTIONS
 from emotions.recognition.pipeline import FaceResult, RecognitionPipeline
 from emotions.recognition.tracking import FaceTracks
+from training.core.labels import EMOTIONS
 
 # What the FFmpeg inside OpenCV's wheel reads and people upload: MP4/MOV (ISO base media),
 # Matroska/WebM, AVI. Anything else (an image, a document) is "not a video" before FFmpeg

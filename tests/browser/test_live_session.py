@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from emotions.models import CaptureSession, Detection
-from emotions.recognition.labels import EMOTIONS
 from emotions.selectors import session_track_timelines
 from tests.browser.conftest import in_thread
 from tests.factories import PASSWORD, UserFactory
+from training.core.labels import EMOTIONS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

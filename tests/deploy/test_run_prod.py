@@ -35,7 +35,7 @@ from emotions.models import CaptureSession, Detection
 from emotions.recognition.bench import astronaut_bgr, encode_jpeg, place_in_frame
 from tests.factories import PASSWORD, UserFactory
 from tests.services import require_postgres, require_redis, service_unavailable
-from training import services as training_services
+from training.services import registry
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -255,10 +255,10 @@ async def test_the_production_layout_holds_sessions_through_redis_activation_and
     load = {p["pid"]: established_connections(p["pid"], p["port"]) for p in asgi}
     assert all(count >= 1 for count in load.values()), f"sockets per ASGI process: {load}"
 
-    version = await sync_to_async(training_services.register_model_version)(
+    version = await sync_to_async(registry.register_model_version)(
         name="tiny-activated", artifact_dir=tiny_model_dir
     )
-    await sync_to_async(training_services.activate_model_version)(version)
+    await sync_to_async(registry.activate_model_version)(version)
     deadline = time.monotonic() + 20
     while any("tiny-activated" not in c.models for c in clients) and time.monotonic() < deadline:
         await asyncio.sleep(0.2)

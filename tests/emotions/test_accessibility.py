@@ -9,8 +9,8 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from emotions.recognition.labels import EMOTIONS
 from tests.factories import CaptureSessionFactory, DetectionFactory
+from training.core.labels import EMOTIONS
 
 pytestmark = pytest.mark.django_db
 

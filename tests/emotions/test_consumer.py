@@ -16,9 +16,9 @@ from django.test import Client
 
 from emotions import active_model, consumers, live_writer, services
 from emotions.models import CaptureSession, Detection
-from emotions.recognition.labels import EMOTIONS
 from emotions.routing import websocket_urlpatterns
 from fer_site.asgi import application
+from training.core.labels import EMOTIONS
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("recognition_model")]
 

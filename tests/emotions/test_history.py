@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from emotions import selectors
-from emotions.recognition.labels import EMOTIONS
 from tests.factories import CaptureSessionFactory, DetectionFactory
+from training.core.labels import EMOTIONS
 
 pytestmark = pytest.mark.django_db
 

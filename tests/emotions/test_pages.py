@@ -3,7 +3,7 @@ import pytest
 from django.urls import reverse
 
 from emotions.galleries import build_galleries
-from emotions.recognition.labels import EMOTIONS
+from training.core.labels import EMOTIONS
 
 
 def test_home_lists_the_seven_emotions_with_gallery_links(client):

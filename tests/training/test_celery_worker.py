@@ -25,8 +25,9 @@ from django.conf import settings as django_settings
 
 from tests.emotions.recognition.support import shared_tiny_model_dir
 from tests.services import require_redis
-from training import selectors, services
+from training import selectors
 from training.models import ModelVersion, TrainingJob
+from training.services import jobs
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -101,7 +102,7 @@ def test_the_worker_retrains_evaluates_and_reports_failures(worker, tiny_npz, tm
     options = {"batch_size": 16, "jit_compile": False}
     baseline = active_or_new_version(tmp_path_factory)
 
-    retrain = wait_for(services.create_retrain_job(architecture="tiny", epochs=1, dataset=data_root / "tiny.npz",
+    retrain = wait_for(jobs.create_retrain_job(architecture="tiny", epochs=1, dataset=data_root / "tiny.npz",
                                                    options=options), worker)
     assert retrain.state == "SUCCEEDED", retrain.error
     assert retrain.progress == 100 and retrain.current_epoch == 1 and retrain.worker.startswith("test-")
@@ -109,13 +110,13 @@ def test_the_worker_retrains_evaluates_and_reports_failures(worker, tiny_npz, tm
     assert version is not None and not version.is_active and version.metrics["n"] == 21
     assert (Path(version.artifact_dir) / "model.tflite").is_file()
 
-    evaluation = wait_for(services.create_evaluate_job(version=version, dataset=data_root / "tiny.npz",
+    evaluation = wait_for(jobs.create_evaluate_job(version=version, dataset=data_root / "tiny.npz",
                                                        split="PublicTest"), worker)
     assert evaluation.state == "SUCCEEDED", evaluation.error
     assert evaluation.metrics["split"] == "PublicTest" and len(evaluation.metrics["confusion_matrix"]) == 7
     assert "metrics_confusion.png" in selectors.job_images(evaluation)
 
-    failing = wait_for(services.create_retrain_job(architecture="tiny", epochs=1, dataset=data_root / "broken.npz",
+    failing = wait_for(jobs.create_retrain_job(architecture="tiny", epochs=1, dataset=data_root / "broken.npz",
                                                    options=options), worker)
     assert failing.state == "FAILED"
     assert "broken.npz: not a readable .npz file" in failing.error
@@ -140,7 +141,7 @@ def test_a_job_whose_worker_is_killed_is_taken_over_by_a_worker_with_another_nam
     resumes it from its checkpoint and finishes it."""
     settings.TRAINING_HEARTBEAT_TIMEOUT = 6
     env = {**worker_env, "TRAINING_HEARTBEAT_SECONDS": "1", "TRAINING_HEARTBEAT_TIMEOUT": "6"}
-    job = services.create_retrain_job(architecture="tiny", epochs=40, dataset=tiny_npz,
+    job = jobs.create_retrain_job(architecture="tiny", epochs=40, dataset=tiny_npz,
                                       options={"batch_size": 16, "jit_compile": False})
     with running_worker(env, "old-container", tmp_path / "old.log") as old:
         deadline = time.monotonic() + JOB_TIMEOUT
@@ -155,7 +156,7 @@ def test_a_job_whose_worker_is_killed_is_taken_over_by_a_worker_with_another_nam
 
     with running_worker(env, "new-container", tmp_path / "new.log") as new:
         time.sleep(settings.TRAINING_HEARTBEAT_TIMEOUT + 1)
-        assert [lost.pk for lost in services.recover_lost_jobs()] == [job.pk]  # what beat runs every minute
+        assert [lost.pk for lost in jobs.recover_lost_jobs()] == [job.pk]  # what beat runs every minute
         job = wait_for(job, new)
     assert job.state == "SUCCEEDED", job.error
     assert job.attempts == 2 and job.worker.startswith("new-container@")

@@ -1,12 +1,14 @@
 import json
+import shutil
 
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
 from training.core.data import load_npz
-from training.core.ensemble import choose_weights, weight_grid
+from training.core.ensemble import choose_weights, load_members, weight_grid
 from training.core.evaluate import predict_probabilities
+from training.core.labels import EMOTIONS, LabelMismatchError
 from training.core.trainer import TrainConfig, train
 
 
@@ -48,6 +50,7 @@ def test_ensemble_averages_members_over_both_mirror_views(two_members, tmp_path)
 
     config = json.loads((out / "config.json").read_text())
     assert config["architecture"] == "ensemble" and config["flip"] is True
+    assert config["labels"] == list(EMOTIONS)
     assert [m["commands"] for m in config["members"]] == [["train seed 1"], ["train seed 2"]]
     command = (out / "command.txt").read_text()
     assert "train seed 1" in command and "train seed 2" in command
@@ -185,3 +188,13 @@ def test_weights_and_choose_weights_exclude_each_other(two_members, tmp_path):
     with pytest.raises(CommandError, match="either weights or a set"):
         call_command("ensemble", *map(str, members), "--out", str(tmp_path / "out"), "--weights", "1", "1",
                      "--choose-weights", "--data", str(data), verbosity=0)
+
+
+def test_a_member_whose_labels_are_not_ours_is_refused(two_members, tmp_path):
+    member = two_members[1][0]
+    other = tmp_path / "other-labels"
+    shutil.copytree(member, other)
+    config = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "labels": ["cat", "dog"]}))
+    with pytest.raises(LabelMismatchError, match="classes are cat, dog"):
+        load_members(other)

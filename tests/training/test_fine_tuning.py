@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from training.core.data import FaceDataset
-from training.core.ensemble import combine
+from training.core.ensemble import write_ensemble
 from training.core.trainer import (
     TrainConfig,
     initial_network,
@@ -31,7 +31,7 @@ def _weights(path) -> list[np.ndarray]:
 def test_fine_tuning_starts_from_the_chosen_member_of_an_ensemble(tiny_npz, tmp_path):
     train(tiny_config(tiny_npz, tmp_path / "a", seed=1, command="train a"), verbose=0, evaluate_at_end=False)
     train(tiny_config(tiny_npz, tmp_path / "b", seed=2, command="train b"), verbose=0, evaluate_at_end=False)
-    combine([tmp_path / "a", tmp_path / "b"], tmp_path / "ens", command="combine")
+    write_ensemble([tmp_path / "a", tmp_path / "b"], tmp_path / "ens", command="combine")
 
     start = initial_network(TrainConfig(data="", out="", architecture="fernet", init_from=str(tmp_path / "ens"),
                                         init_member=2))

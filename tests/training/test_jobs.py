@@ -9,10 +9,11 @@ from django.utils import timezone
 
 from tests.factories import ModelVersionFactory, TrainingJobFactory
 from tests.training.conftest import make_faces
-from training import selectors, services, tasks
+from training import selectors, tasks
 from training.core import trainer
 from training.core.trainer import EpochReport, TrainingCancelled
 from training.models import ModelVersion, TrainingJob
+from training.services import execution, jobs, registry
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def queued(data_root, django_capture_on_commit_callbacks):
     def make(dataset: str = "tiny.npz", **kwargs) -> TrainingJob:
         options = {"batch_size": 16, "jit_compile": False, **kwargs.pop("options", {})}
         with django_capture_on_commit_callbacks(execute=False):
-            return services.create_retrain_job(architecture="tiny", epochs=kwargs.pop("epochs", 1),
+            return jobs.create_retrain_job(architecture="tiny", epochs=kwargs.pop("epochs", 1),
                                                dataset=data_root / dataset, options=options, **kwargs)
     return make
 
@@ -59,7 +60,7 @@ def fake_train(monkeypatch):
 
 def run(job: TrainingJob) -> TrainingJob:
     job.refresh_from_db()
-    services.run_job(job.pk, dispatch=job.dispatch, worker="celery@test")
+    execution.run_job(job.pk, dispatch=job.dispatch, worker="celery@test")
     job.refresh_from_db()
     return job
 
@@ -97,11 +98,11 @@ def test_malformed_data_fails_with_the_reason_and_changes_nothing(queued):
 def test_progress_is_written_per_epoch_and_a_cancel_stops_training(queued, fake_train):
     job = queued(epochs=4)
     TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING")
-    on_epoch = services.epoch_callback(job.pk)
+    on_epoch = execution.epoch_progress_reporter(job.pk)
     on_epoch(report(1, 4))
     job.refresh_from_db()
     assert (job.progress, job.current_epoch) == (24, 1)
-    services.cancel_job(job)
+    jobs.cancel_job(job)
     with pytest.raises(TrainingCancelled):
         on_epoch(report(2, 4))
     job.refresh_from_db()
@@ -112,7 +113,7 @@ def test_a_cancel_during_training_ends_cancelled(queued, monkeypatch):
     job = queued(epochs=3)
 
     def train(config, *, resume=False, on_epoch=None, **kwargs):
-        services.cancel_job(TrainingJob.objects.get(pk=job.pk))  # an admin clicks Cancel during epoch 1
+        jobs.cancel_job(TrainingJob.objects.get(pk=job.pk))  # an admin clicks Cancel during epoch 1
         on_epoch(report(1, config.epochs))
 
     monkeypatch.setattr(trainer, "train", train)
@@ -121,11 +122,11 @@ def test_a_cancel_during_training_ends_cancelled(queued, monkeypatch):
 
 
 def test_cancel_a_queued_job_and_not_a_finished_one(queued):
-    job = services.cancel_job(queued())
+    job = jobs.cancel_job(queued())
     assert job.state == "CANCELLED" and job.finished_at is not None
     assert run(job).attempts == 0  # its message is then ignored
     with pytest.raises(ValidationError, match="nothing to cancel"):
-        services.cancel_job(job)
+        jobs.cancel_job(job)
 
 
 def test_a_job_found_running_resumes_from_its_checkpoint(queued, fake_train):
@@ -184,16 +185,16 @@ def test_a_run_silent_for_longer_than_the_heartbeat_timeout_is_resumed(queued, f
 
 def test_stale_and_finished_messages_are_ignored(queued, fake_train):
     job = queued()
-    services.run_job(job.pk, dispatch=job.dispatch - 1, worker="w")
+    execution.run_job(job.pk, dispatch=job.dispatch - 1, worker="w")
     TrainingJob.objects.filter(pk=job.pk).update(state="SUCCEEDED")
-    services.run_job(job.pk, dispatch=job.dispatch, worker="w")
+    execution.run_job(job.pk, dispatch=job.dispatch, worker="w")
     assert fake_train == [] and TrainingJob.objects.get(pk=job.pk).attempts == 0
-    assert services.run_job(10**9, dispatch=1) is None
+    assert execution.run_job(10**9, dispatch=1) is None
 
 
 def test_a_job_that_keeps_losing_its_worker_gives_up(queued, fake_train):
     job = queued()
-    TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING", attempts=services.MAX_ATTEMPTS)
+    TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING", attempts=execution.MAX_ATTEMPTS)
     job = run(job)
     assert job.state == "FAILED" and "gave up after 3 attempts" in job.error and fake_train == []
 
@@ -203,7 +204,7 @@ def test_a_restarted_worker_requeues_its_interrupted_jobs(queued, django_capture
     TrainingJob.objects.filter(pk=mine.pk).update(state="RUNNING", worker="celery@here")
     TrainingJob.objects.filter(pk=other.pk).update(state="RUNNING", worker="celery@elsewhere")
     with django_capture_on_commit_callbacks() as callbacks:
-        assert [job.pk for job in services.recover_interrupted_jobs("celery@here")] == [mine.pk]
+        assert [job.pk for job in jobs.recover_interrupted_jobs("celery@here")] == [mine.pk]
     assert len(callbacks) == 1
     mine.refresh_from_db()
     assert mine.dispatch == 2 and "queued again to resume" in mine.log_tail
@@ -215,14 +216,14 @@ def test_dispatch_happens_on_commit_and_a_broker_failure_fails_the_job(queued, m
     sent = []
     monkeypatch.setattr(tasks.run_training_job, "apply_async", lambda args, **options: sent.append((args, options)))
     job = queued()
-    services._send_to_worker(job.pk, job.dispatch)
+    jobs.send_to_worker(job.pk, job.dispatch)
     assert sent == [((job.pk, 1), {})]
 
     def unreachable(*args, **kwargs):
         raise ConnectionError("broker down")
 
     monkeypatch.setattr(tasks.run_training_job, "apply_async", unreachable)
-    services._send_to_worker(job.pk, job.dispatch)
+    jobs.send_to_worker(job.pk, job.dispatch)
     job.refresh_from_db()
     assert job.state == "FAILED" and "could not reach the task queue: broker down" in job.error
 
@@ -236,7 +237,7 @@ def test_the_task_calls_the_service(queued, fake_train):
 def test_evaluate_stores_metrics_and_plots_on_the_job(data_root, tiny_model_dir, django_capture_on_commit_callbacks):
     version = ModelVersionFactory(artifact_dir=str(tiny_model_dir))
     with django_capture_on_commit_callbacks():
-        job = services.create_evaluate_job(version=version, dataset=data_root / "tiny.npz", split="PublicTest")
+        job = jobs.create_evaluate_job(version=version, dataset=data_root / "tiny.npz", split="PublicTest")
     job = run(job)
     assert job.state == "SUCCEEDED", job.error
     assert job.metrics["split"] == "PublicTest" and job.metrics["n"] == 21
@@ -251,15 +252,17 @@ def test_evaluate_stores_metrics_and_plots_on_the_job(data_root, tiny_model_dir,
     ({"dataset": "/etc/passwd"}, "is not one of the data sets"),
     ({"name": "Not A Slug"}, "name: use lower-case"),
     ({"options": {"colour": "blue"}}, "unknown training option(s): colour"),
-    ({"options": {"batch_size": -1}}, "batch_size: must be positive"),
-    ({"options": {"warmup_epochs": -1}}, "warmup_epochs: must not be negative"),
+    ({"options": {"batch_size": -1}}, "batch_size: between 1 and 4096"),
+    ({"options": {"warmup_epochs": -1}}, "warmup_epochs: between 0 and 500"),
     ({"options": {"schedule": "linear"}}, "schedule: choose one of plateau, cosine"),
     ({"options": {"optimizer": "lion"}}, "optimizer: choose one of adam, adamw, sgd"),
+    ({"options": {"seed": -1}}, "seed: between 0 and"),
+    ({"options": {"epochs": 3}}, "not options but fields of the job"),
 ])
 def test_retrain_requests_are_validated(data_root, kwargs, problem):
     arguments = {"architecture": "tiny", "epochs": 1, "dataset": data_root / "tiny.npz", **kwargs}
     with pytest.raises(ValidationError) as error:
-        services.create_retrain_job(**arguments)
+        jobs.create_retrain_job(**arguments)
     assert problem in str(error.value)
     assert not TrainingJob.objects.exists()
 
@@ -274,7 +277,7 @@ def test_a_retrain_fine_tunes_a_version_and_averages_its_weights(queued, data_ro
     base = tmp_path / "base"
     trainer.train(trainer.TrainConfig(data=str(data_root / "tiny.npz"), out=str(base), architecture="tiny",
                                       epochs=1, batch_size=16, jit_compile=False, command="base run"), verbose=0)
-    version = services.register_model_version(name="base", artifact_dir=base)
+    version = registry.register_model_version(name="base", artifact_dir=base)
 
     job = run(queued(name="tuned", epochs=2, start_from=version,
                      options={"swa_start": 0, "schedule": "constant", "learning_rate": 0.01}))
@@ -325,7 +328,7 @@ def test_a_vote_weight_needs_the_vote_file(queued, settings, tmp_path):
     settings.FERPLUS_VOTES_PATH = tmp_path / "absent.csv"
     with pytest.raises(ValidationError, match=r"soft_label_weight: no FER\+ votes at .*absent\.csv"):
         queued(options={"soft_label_weight": 0.3})
-    with pytest.raises(ValidationError, match="soft_label_weight: at most 1"):
+    with pytest.raises(ValidationError, match="soft_label_weight: between 0 and 1"):
         queued(options={"soft_label_weight": 1.5})
     assert "soft_labels" not in queued(options={"soft_label_weight": 0}).parameters
 
@@ -342,12 +345,12 @@ def test_a_job_whose_worker_is_gone_is_queued_again_and_resumed_elsewhere(
                                                    heartbeat_at=timezone.now())
 
     with django_capture_on_commit_callbacks(execute=False) as dispatched:
-        assert [job.pk for job in services.recover_lost_jobs()] == [lost.pk]
+        assert [job.pk for job in jobs.recover_lost_jobs()] == [lost.pk]
     assert len(dispatched) == 1
     lost.refresh_from_db()
     assert lost.dispatch == 2 and "worker celery@old lost" in lost.log_tail and lost.heartbeat_at == silent
 
-    services.run_job(lost.pk, dispatch=lost.dispatch, worker="celery@new")
+    execution.run_job(lost.pk, dispatch=lost.dispatch, worker="celery@new")
     lost.refresh_from_db()
     assert fake_train[0]["resume"] is True and lost.attempts == 2 and lost.worker == "celery@new"
     assert TrainingJob.objects.get(pk=alive.pk).state == "RUNNING"
@@ -358,7 +361,7 @@ def test_a_lost_job_with_a_cancel_request_is_cancelled_by_the_recovery(queued, s
     job = queued()
     TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING", worker="celery@old", cancel_requested=True,
                                                  heartbeat_at=timezone.now() - timedelta(minutes=10))
-    services.recover_lost_jobs()
+    jobs.recover_lost_jobs()
     job.refresh_from_db()
     assert job.state == "CANCELLED" and job.finished_at is not None and "was lost" in job.log_tail
 
@@ -370,8 +373,8 @@ def test_cancelling_a_running_job_whose_worker_is_gone_ends_it_at_once(queued, s
                                                     heartbeat_at=timezone.now() - timedelta(minutes=10))
     TrainingJob.objects.filter(pk=running.pk).update(state="RUNNING", worker="celery@busy",
                                                      heartbeat_at=timezone.now())
-    assert services.cancel_job(orphan).state == "CANCELLED"
-    cancelled = services.cancel_job(running)
+    assert jobs.cancel_job(orphan).state == "CANCELLED"
+    cancelled = jobs.cancel_job(running)
     assert cancelled.state == "RUNNING" and cancelled.cancel_requested
 
 
@@ -384,7 +387,7 @@ def test_the_heartbeat_stamps_a_running_job_from_its_own_thread(queued, settings
     job = queued()
     old = timezone.now() - timedelta(minutes=10)
     TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING", worker_pid=os.getpid(), heartbeat_at=old, attempts=1)
-    with services.Heartbeat(job.pk, 1):
+    with execution.Heartbeat(job.pk, 1):
         deadline = time.monotonic() + 10
         while TrainingJob.objects.get(pk=job.pk).heartbeat_at == old and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -406,8 +409,8 @@ def test_a_lost_job_no_worker_takes_is_failed_after_a_few_requeues(queued, setti
     TrainingJob.objects.filter(pk=job.pk).update(state="RUNNING", attempts=1, worker="celery@old",
                                                  heartbeat_at=timezone.now() - timedelta(minutes=10))
     with django_capture_on_commit_callbacks(execute=False):
-        for _ in range(services.MAX_UNTAKEN_REQUEUES + 1):  # beat, minute after minute, with no worker up
-            services.recover_lost_jobs()
+        for _ in range(jobs.MAX_UNTAKEN_REQUEUES + 1):  # beat, minute after minute, with no worker up
+            jobs.recover_lost_jobs()
     job.refresh_from_db()
     assert job.state == "FAILED" and "no worker took the job" in job.error
-    assert job.dispatch - job.attempts == services.MAX_UNTAKEN_REQUEUES
+    assert job.dispatch - job.attempts == jobs.MAX_UNTAKEN_REQUEUES

@@ -41,9 +41,9 @@ def test_a_job_created_while_redis_is_down_is_recorded_as_failed(shared_database
     """Real Celery publishing to a Redis address where nothing listens, in a process of its own."""
     script = (
         "import django; django.setup()\n"
-        "from training import services\n"
-        f"job = services.create_retrain_job(architecture='tiny', epochs=1, dataset={str(data_root / 'faces.npz')!r})\n"
-        "print(job.state, services.queue_was_down(job))\n"
+        "from training.services import jobs\n"
+        f"job = jobs.create_retrain_job(architecture='tiny', epochs=1, dataset={str(data_root / 'faces.npz')!r})\n"
+        "print(job.state, jobs.queue_was_down(job))\n"
     )
     result = run_with_redis_down(script, shared_database, data_root, tmp_path)
     assert result.stdout.split() == ["FAILED", "True"]

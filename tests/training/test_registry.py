@@ -15,9 +15,11 @@ from django.db.models.signals import post_migrate
 from emotions import active_model
 from emotions.consumers import RECOGNITION_GROUP
 from tests.factories import ModelVersionFactory
-from training import selectors, services
+from training import selectors
+from training.core import options
 from training.models import ModelVersion
-from training.signals import register_shipped_model_after_migrate
+from training.services import registry
+from training.services.registry import register_shipped_model_after_migrate
 
 pytestmark = pytest.mark.django_db
 
@@ -53,25 +55,25 @@ def empty_registry():
 
 def test_shipped_model_is_registered_active_and_idempotently(settings, model_dir, empty_registry):
     settings.EMOTION_MODEL_DIR = model_dir("shipped")
-    version = services.register_shipped_model()
+    version = registry.register_shipped_model()
     assert version.name == "shipped" and version.is_active and version.is_shipped
     assert version.architecture == "tiny" and version.split == "PrivateTest" and version.dataset == "/d/fer.npz"
     assert version.accuracy == 0.61 and version.per_class_f1 == {"happy": 0.8} and "training" not in version.metrics
     assert version.training_config["epochs"] == 2
-    services.register_shipped_model()
+    registry.register_shipped_model()
     assert ModelVersion.objects.count() == 1 and selectors.get_active_model_version() == version
 
 
 def test_shipped_model_stays_inactive_when_another_version_is_active(settings, model_dir, empty_registry):
     other = ModelVersionFactory(is_active=True)
     settings.EMOTION_MODEL_DIR = model_dir("shipped")
-    assert not services.register_shipped_model().is_active
+    assert not registry.register_shipped_model().is_active
     assert selectors.get_active_model_version() == other
 
 
 def test_missing_shipped_model_registers_nothing(settings, tmp_path, empty_registry):
     settings.EMOTION_MODEL_DIR = tmp_path / "not-there-yet"
-    assert services.register_shipped_model() is None
+    assert registry.register_shipped_model() is None
     assert not ModelVersion.objects.exists() and selectors.get_active_model_version() is None
 
 
@@ -99,7 +101,7 @@ def test_activation_switches_exactly_one_and_broadcasts_on_commit(model_dir, emp
     async_to_sync(layer.group_add)(RECOGNITION_GROUP, channel)
     try:
         with django_capture_on_commit_callbacks() as callbacks:
-            services.activate_model_version(new)
+            registry.activate_model_version(new)
             assert active_model.current_model_dir() != new.artifact_dir  # nothing happens before the commit
         assert len(callbacks) == 1
         callbacks[0]()
@@ -119,8 +121,19 @@ def test_a_version_without_model_file_is_not_activated(empty_registry):
     current = ModelVersionFactory(is_active=True)
     broken = ModelVersionFactory(artifact_dir="/nonexistent")
     with pytest.raises(ValidationError, match=r"no model\.tflite"):
-        services.activate_model_version(broken)
+        registry.activate_model_version(broken)
     assert selectors.get_active_model_version() == current
+
+
+def test_a_model_whose_labels_are_not_ours_is_neither_registered_nor_activated(model_dir, empty_registry):
+    folder = model_dir("other-labels")
+    (folder / "config.json").write_text(json.dumps({"architecture": "tiny", "labels": ["cat", "dog"]}))
+    with pytest.raises(ValidationError, match=r"other-labels cannot be registered: .* classes are cat, dog"):
+        registry.register_model_version(name="other-labels", artifact_dir=folder)
+    version = ModelVersionFactory(name="other", artifact_dir=str(folder))
+    with pytest.raises(ValidationError, match=r"other cannot be activated: .* classes are cat, dog"):
+        registry.activate_model_version(version)
+    assert not ModelVersion.objects.filter(is_active=True, pk=version.pk).exists()
 
 
 def test_a_new_process_starts_with_the_active_version(settings, model_dir, empty_registry, fresh_pipeline):
@@ -144,7 +157,7 @@ def test_the_shipped_version_follows_the_setting(settings, model_dir, empty_regi
 def test_architectures_listed_without_keras_match_the_core():
     from training.core.architectures import ARCHITECTURES
 
-    assert set(selectors.ARCHITECTURES) == set(ARCHITECTURES)
+    assert set(options.ARCHITECTURES) == set(ARCHITECTURES)
 
 
 def test_available_datasets(settings, tmp_path):
@@ -178,7 +191,7 @@ async def test_activation_reaches_a_connected_live_consumer(settings, user, mode
     assert connected
     assert (await communicator.receive_json_from(timeout=20))["type"] == "session"
     try:
-        await sync_to_async(services.activate_model_version)(version)
+        await sync_to_async(registry.activate_model_version)(version)
         assert await communicator.receive_json_from(timeout=20) == {"type": "model", "label": "fer-live"}
         assert str(active_model.current_model_dir()) == version.artifact_dir
     finally:

@@ -1,5 +1,6 @@
 import itertools
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -7,6 +8,7 @@ from django.core.management import call_command
 
 from training.core.data import load_npz
 from training.core.evaluate import predict_probabilities
+from training.core.labels import EMOTIONS
 from training.core.trainer import TrainConfig, scheduled_learning_rate, train
 
 
@@ -26,6 +28,7 @@ def test_train_export_load_predict_round_trip(tiny_npz, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["split"] == "PrivateTest" and metrics["n"] == 21
     assert metrics["training"]["seed"] == 1 and metrics["training"]["command"] == "test"
+    assert json.loads((out / "config.json").read_text())["labels"] == list(EMOTIONS)
     assert result.metrics["accuracy"] == metrics["accuracy"]
 
     # The TFLite export gives the same probabilities as the Keras model it came from.
@@ -50,10 +53,23 @@ def test_a_set_without_splits_is_trained_and_reported_on_held_out_rows(tmp_path)
     assert result.metrics["accuracy"] == metrics["accuracy"]
 
 
-def test_resume_continues_from_the_checkpoint(tiny_npz, tmp_path):
+# The checkpoint format of runs started before the trainer was split into steps (one may be
+# resuming right now): these files, these state.json keys.
+CHECKPOINT_FILES = ("checkpoint/last.keras", "state.json", "history.json", "config.json")
+STATE_KEYS = {"epoch", "history", "best_val_accuracy", "best_epoch", "plateau_wait", "plateau_best",
+              "learning_rate", "stopped_early", "swa_epochs", "swa"}
+
+
+def test_resume_continues_from_the_checkpoint(tiny_npz, tmp_path, caplog):
     out = tmp_path / "run"
     train(tiny_config(tiny_npz, out), verbose=0, evaluate_at_end=False)
-    resumed = train(tiny_config(tiny_npz, out, epochs=2), resume=True, verbose=0, evaluate_at_end=False)
+    assert all((out / name).is_file() for name in CHECKPOINT_FILES)
+    assert set(json.loads((out / "state.json").read_text())) == STATE_KEYS
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="training.core.trainer"):
+        resumed = train(tiny_config(tiny_npz, out, epochs=2), resume=True, verbose=0, evaluate_at_end=False)
+    assert "resuming after epoch 1" in caplog.messages[0]
+    assert caplog.messages[1].startswith("epoch 2/2 loss ")  # the line a CLI run and a worker's log show
     assert resumed.state.epoch == 2
     assert [row["epoch"] for row in resumed.state.history] == [1, 2]
     config = json.loads((out / "config.json").read_text())
@@ -61,10 +77,11 @@ def test_resume_continues_from_the_checkpoint(tiny_npz, tmp_path):
 
 
 def test_plateau_lowers_learning_rate_and_early_stopping_stops(tiny_npz, tmp_path):
-    config = tiny_config(tiny_npz, tmp_path / "run", epochs=6, learning_rate=0.0, plateau_patience=1,
+    config = tiny_config(tiny_npz, tmp_path / "run", epochs=6, learning_rate=1e-7, min_learning_rate=0.0,
+                         plateau_patience=1,
                          early_stopping_patience=2, class_weights=True)
     result = train(config, verbose=0, evaluate_at_end=False)
-    # With a zero learning rate nothing improves after the first epoch: stop after two more.
+    # With the least learning rate nothing improves after the first epoch: stop after two more.
     assert result.state.stopped_early
     assert result.state.epoch == 3
 
@@ -97,7 +114,7 @@ def test_cosine_run_uses_the_scheduled_rate_each_epoch(tiny_npz, tmp_path):
 
 
 def test_unknown_schedule_is_refused(tiny_npz, tmp_path):
-    with pytest.raises(ValueError, match="unknown schedule 'linear'"):
+    with pytest.raises(ValueError, match="schedule: choose one of plateau, cosine, constant"):
         train(tiny_config(tiny_npz, tmp_path / "run", schedule="linear"), verbose=0)
 
 

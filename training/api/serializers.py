@@ -7,9 +7,10 @@ from pathlib import Path
 from rest_framework import serializers
 
 from training import selectors
-from training.core.trainer import OPTIMIZERS, SCHEDULES
+from training.core.labels import SPLITS
+from training.core.options import JOB_OPTIONS, OptionSpec
 from training.models import ModelVersion, TrainingJob
-from training.services import MAX_EPOCHS
+from training.services.jobs import TRAIN_OPTIONS
 
 # config.json keys that are server paths or shell commands, not hyperparameters (at any depth:
 # an ensemble's config lists its members' own).
@@ -69,47 +70,36 @@ class TrainingJobSerializer(serializers.ModelSerializer):
         return selectors.job_images(job)
 
 
-class TrainingOptionsSerializer(serializers.Serializer):
-    """The keys of training.services.TRAIN_OPTIONS."""
+def option_field(spec: OptionSpec, **overrides) -> serializers.Field:
+    """The serializer field of a training option: its type, bounds or choices and help, optional."""
+    arguments = {"required": False, "help_text": spec.help, **overrides}
+    if spec.choices:
+        return serializers.ChoiceField(choices=spec.choices, **arguments)
+    if spec.kind is bool:
+        return serializers.BooleanField(**arguments)
+    field = serializers.IntegerField if spec.kind is int else serializers.FloatField
+    return field(min_value=spec.minimum, max_value=spec.maximum, **arguments)
 
-    batch_size = serializers.IntegerField(min_value=1, max_value=4096, required=False)
-    learning_rate = serializers.FloatField(min_value=0, required=False)
-    optimizer = serializers.ChoiceField(choices=OPTIMIZERS, required=False)
-    limit = serializers.IntegerField(min_value=1, required=False, help_text="train on at most this many images")
-    augment = serializers.BooleanField(required=False)
-    jit_compile = serializers.BooleanField(required=False)
-    seed = serializers.IntegerField(min_value=0, required=False)
-    class_weights = serializers.BooleanField(required=False)
-    label_smoothing = serializers.FloatField(min_value=0, max_value=1, required=False)
-    early_stopping_patience = serializers.IntegerField(min_value=1, required=False)
-    plateau_patience = serializers.IntegerField(min_value=1, required=False)
-    schedule = serializers.ChoiceField(choices=SCHEDULES, required=False,
-                                       help_text="plateau: halve the rate when validation stalls; cosine: anneal "
-                                                 "over the epochs; constant: keep the rate")
-    warmup_epochs = serializers.IntegerField(min_value=0, required=False,
-                                             help_text="cosine, constant: linear warm-up epochs")
-    swa_start = serializers.IntegerField(min_value=0, required=False,
-                                         help_text="average the weights of every epoch after this one")
-    init_member = serializers.IntegerField(min_value=1, required=False,
-                                           help_text="fine-tuning an ensemble version: which of its networks")
-    soft_label_weight = serializers.FloatField(min_value=0, max_value=1, required=False,
-                                               help_text="train towards each face's label mixed with its FER+ "
-                                                         "vote shares at this weight (0: off)")
+
+TrainingOptionsSerializer = type("TrainingOptionsSerializer", (serializers.Serializer,), {
+    "__doc__": "A retrain job's further settings: the options of training.services.jobs.TRAIN_OPTIONS.",
+    **{name: option_field(spec) for name, spec in TRAIN_OPTIONS.items()},
+})
 
 
 class TrainingJobCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=TrainingJob.Kind.choices)
     dataset = serializers.CharField(help_text="one of GET /api/jobs/datasets/")
-    architecture = serializers.ChoiceField(choices=selectors.ARCHITECTURES, required=False,
-                                           help_text="retrain: the network to train (not with source_version)")
-    epochs = serializers.IntegerField(min_value=1, max_value=MAX_EPOCHS, required=False, help_text="retrain")
+    architecture = option_field(JOB_OPTIONS["architecture"],
+                                help_text="retrain: the network to train (not with source_version)")
+    epochs = option_field(JOB_OPTIONS["epochs"], help_text=f"retrain: {JOB_OPTIONS['epochs'].help}")
     name = serializers.SlugField(max_length=100, required=False, allow_blank=True,
                                  help_text="retrain: the new version's name (default: generated)")
     options = TrainingOptionsSerializer(required=False, help_text="retrain: further training settings")
     source_version = serializers.PrimaryKeyRelatedField(queryset=ModelVersion.objects.all(), required=False,
                                                         help_text="evaluate: the version to evaluate; retrain "
                                                                   "(optional): fine-tune this version's network")
-    split = serializers.ChoiceField(choices=selectors.SPLITS, default="PrivateTest", help_text="evaluate")
+    split = serializers.ChoiceField(choices=SPLITS, default="PrivateTest", help_text="evaluate")
     tta = serializers.BooleanField(default=False, help_text="evaluate: average with the mirrored face")
 
     def validate(self, attrs: dict) -> dict:

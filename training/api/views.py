@@ -11,7 +11,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from training import selectors, services
+from training import selectors
 from training.api.filters import ModelVersionFilter, TrainingJobFilter
 from training.api.permissions import ActionPermission
 from training.api.serializers import (
@@ -22,6 +22,7 @@ from training.api.serializers import (
 )
 from training.models import TrainingJob
 from training.permissions import ACTIVATE_MODEL_VERSION, CANCEL_JOBS, QUEUE_JOBS, VIEW_JOBS
+from training.services import jobs, registry
 
 
 def _as_api_error(error: DjangoValidationError) -> ValidationError:
@@ -45,7 +46,7 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, pk: str | None = None) -> Response:
         try:
-            version = services.activate_model_version(self.get_object())
+            version = registry.activate_model_version(self.get_object())
         except DjangoValidationError as error:
             raise _as_api_error(error) from error
         return Response(self.get_serializer(version).data)
@@ -73,20 +74,20 @@ class TrainingJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
         data = form.validated_data
         try:
             if data["kind"] == TrainingJob.Kind.RETRAIN:
-                job = services.create_retrain_job(
+                job = jobs.create_retrain_job(
                     architecture=data.get("architecture", ""), epochs=data["epochs"], dataset=data["dataset"],
                     name=data.get("name") or "", options=data.get("options") or {},
                     start_from=data.get("source_version"), created_by=request.user,
                 )
             else:
-                job = services.create_evaluate_job(
+                job = jobs.create_evaluate_job(
                     version=data["source_version"], dataset=data["dataset"], split=data["split"], tta=data["tta"],
                     created_by=request.user,
                 )
         except DjangoValidationError as error:
             raise _as_api_error(error) from error
-        if services.queue_was_down(job):
-            return Response({"detail": services.queue_down_message(job)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        if jobs.queue_was_down(job):
+            return Response({"detail": jobs.queue_down_message(job)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(TrainingJobSerializer(job).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary=f"Cancel a queued or running job (staff with {CANCEL_JOBS})", request=None,
@@ -94,7 +95,7 @@ class TrainingJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         try:
-            job = services.cancel_job(self.get_object())
+            job = jobs.cancel_job(self.get_object())
         except DjangoValidationError as error:
             raise _as_api_error(error) from error
         return Response(TrainingJobSerializer(job).data)

@@ -6,7 +6,7 @@ Three formats are read, all returning a `FaceDataset`:
 * Kaggle's `fer2013.csv` (`emotion,pixels,Usage`),
 * an image folder per class (`<root>/<split>/<emotion>/*.png|jpg`).
 
-One class order everywhere: FER-2013's (0 angry ... 6 neutral).
+One class order everywhere: FER-2013's (0 angry ... 6 neutral), from `training.core.labels.EMOTIONS`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-SPLITS: tuple[str, ...] = ("Training", "PublicTest", "PrivateTest")
+from training.core.labels import EMOTIONS, SPLITS
+
 IMAGE_SIZE = 48
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 
@@ -71,7 +71,7 @@ class FaceDataset:
         return np.bincount(self.labels, minlength=len(EMOTIONS)).astype(int).tolist()
 
 
-def _check(path: Path, pixels: np.ndarray, labels: np.ndarray) -> None:
+def _check_shapes_and_labels(path: Path, pixels: np.ndarray, labels: np.ndarray) -> None:
     if pixels.ndim != 3 or pixels.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
         raise DataFormatError(path, f"pixels must have shape (N, 48, 48), got {pixels.shape}")
     if labels.shape != (pixels.shape[0],):
@@ -98,7 +98,7 @@ def load_npz(path: str | Path) -> FaceDataset:
         source_rows = archive["fer2013_row"].astype(np.int64) if "fer2013_row" in archive.files else None
     if pixels.dtype != np.uint8:
         raise DataFormatError(path, f"pixels must be uint8, got {pixels.dtype}")
-    _check(path, pixels, labels)
+    _check_shapes_and_labels(path, pixels, labels)
     if usage is not None and usage.shape != labels.shape:
         raise DataFormatError(path, "usage and emotion arrays differ in length")
     if source_rows is not None and source_rows.shape != labels.shape:
@@ -141,7 +141,7 @@ def load_kaggle_csv(path: str | Path) -> FaceDataset:
     dataset = FaceDataset(np.stack(pixels), np.array(labels, dtype=np.int64),
                           np.array(usage, dtype=np.int64) if usage else None,
                           np.arange(len(labels), dtype=np.int64))
-    _check(path, dataset.pixels, dataset.labels)
+    _check_shapes_and_labels(path, dataset.pixels, dataset.labels)
     return dataset
 
 

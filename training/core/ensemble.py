@@ -26,6 +26,7 @@ import numpy as np
 from keras import layers
 
 from training.core.architectures import INPUT_SHAPE
+from training.core.labels import EMOTIONS, check_model_labels
 
 
 @keras.saving.register_keras_serializable(package="moodlens")
@@ -118,6 +119,7 @@ def load_members(model_dir: str | Path) -> list[Member]:
     model_dir = Path(model_dir)
     if not (model_dir / "model.keras").is_file():
         raise FileNotFoundError(f"{model_dir}: no model.keras in this directory")
+    check_model_labels(model_dir)
     model = keras.models.load_model(model_dir / "model.keras", compile=False)
     config = _read_config(model_dir)
     if config.get("architecture") != "ensemble":
@@ -179,7 +181,7 @@ def _copy_member_records(members: list[Member], destination: Path) -> None:
                 shutil.copyfile(member.records / name, target / name)
 
 
-def combine(
+def write_ensemble(
     member_dirs: list[str | Path],
     out: str | Path,
     *,
@@ -222,6 +224,7 @@ def combine(
     ]
     config = {
         "architecture": "ensemble",
+        "labels": list(EMOTIONS),
         "flip": flip,
         "weights": weights,
         **selection,

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from training.core.data import EMOTIONS, FaceDataset, train_overlap_mask
+from training.core.data import FaceDataset, train_overlap_mask
 from training.core.export import predict_tflite
+from training.core.labels import EMOTIONS, check_model_labels
 
 
 def predict_probabilities(model_dir: str | Path, pixels: np.ndarray, *, tta: bool = False) -> np.ndarray:
@@ -18,6 +19,7 @@ def predict_probabilities(model_dir: str | Path, pixels: np.ndarray, *, tta: boo
     tflite = Path(model_dir) / "model.tflite"
     if not tflite.is_file():
         raise FileNotFoundError(f"{tflite}: no exported model in this directory")
+    check_model_labels(model_dir)
     probabilities = predict_tflite(tflite, pixels)
     if tta:
         probabilities = (probabilities + predict_tflite(tflite, pixels[:, :, ::-1])) / 2

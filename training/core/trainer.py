@@ -4,6 +4,13 @@ The loop runs one epoch at a time so that everything it decides (learning-rate d
 stopping, the best epoch) lives in `state.json` next to a checkpoint written after every epoch;
 `resume=True` picks up exactly where a stopped run left off.
 
+`train` is a loop over named steps: `build_or_resume` (a fresh, fine-tuned or checkpointed network
+and the data streams), `train_one_epoch` (with `set_scheduled_rate`), `keep_if_best`,
+`step_plateau_schedule`, `check_early_stopping`, `update_weight_average`, `save_checkpoint`, then
+`finish_run` (the weight average's turn, the LiteRT export, the test split). Each epoch is logged
+(logger `training.core.trainer`: the same lines in a CLI run and in a Celery worker's log) and
+reported to the caller's `on_epoch` (a job writes it to its row).
+
 Artifact directory layout::
 
     checkpoint/last.keras   model + optimizer after the latest epoch
@@ -11,16 +18,15 @@ Artifact directory layout::
     model.keras             the best epoch on the validation split (or the SWA average, if better)
     model.tflite            its LiteRT export
     history.json            per-epoch loss/accuracy/learning rate
-    config.json             the configuration, seed and exact command
+    config.json             the configuration, seed, class labels and exact command
     metrics.json            evaluation on the test split (see evaluate.py)
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
-import shlex
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -36,52 +42,9 @@ from training.core.data import (
     train_overlap_mask,
     with_holdout_splits,
 )
+from training.core.options import OPTIMIZERS, TrainConfig, check_config
 
-OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("plateau", "cosine", "constant")
-
-
-@dataclass
-class TrainConfig:
-    data: str
-    out: str
-    architecture: str = "fernet"
-    epochs: int = 60
-    batch_size: int = 64
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    weight_decay: float = 1e-4
-    label_smoothing: float = 0.0
-    # "plateau" halves the rate when validation accuracy stalls; "cosine" anneals it to
-    # min_learning_rate over exactly `epochs` epochs (after `warmup_epochs` linear warm-up),
-    # which suits a run whose length is fixed by the time available; "constant" keeps it (after
-    # the warm-up), as weight averaging wants.
-    schedule: str = "plateau"
-    warmup_epochs: int = 0
-    plateau_patience: int = 3
-    plateau_factor: float = 0.5
-    min_learning_rate: float = 1e-5
-    early_stopping_patience: int = 10
-    class_weights: bool = False
-    augment: bool = True
-    jit_compile: bool = True
-    seed: int = 1
-    train_split: str = "Training"
-    val_split: str = "PublicTest"
-    test_split: str = "PrivateTest"
-    limit: int | None = None
-    # Fine-tuning: start from the weights of a trained network (an artifact directory; for an
-    # ensemble directory, its `init_member`-th network, counting from 1) instead of fresh ones.
-    init_from: str | None = None
-    init_member: int = 1
-    # Stochastic weight averaging: the weights after every epoch past `swa_start` are averaged,
-    # and the average competes with the best epoch on the validation split.
-    swa_start: int | None = None
-    # Soft targets: FER+'s vote file; each Training face's target becomes its one-hot label mixed
-    # with its FER+ vote shares at `soft_label_weight` (see ferplus.py).
-    soft_labels: str | None = None
-    soft_label_weight: float = 0.3
-    command: str = field(default_factory=lambda: shlex.join(sys.argv))
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -164,7 +127,7 @@ def _balanced_class_weights(labels: np.ndarray) -> dict[int, float]:
     return {int(c): float(w) for c, w in zip(present, weights, strict=True)}
 
 
-def _dataset(data: FaceDataset, batch_size: int, *, shuffle: bool, augmenter=None, seed: int = 0,
+def _batched_dataset(data: FaceDataset, batch_size: int, *, shuffle: bool, augmenter=None, seed: int = 0,
              targets: np.ndarray | None = None):
     import keras
     import tensorflow as tf
@@ -193,7 +156,7 @@ def training_stream(data: FaceDataset, config: TrainConfig, *, first_epoch: int 
     targets = None
     if config.soft_labels:
         targets = soft_targets(data, load_votes(config.soft_labels), config.soft_label_weight)
-    return _dataset(data, config.batch_size, shuffle=True, augmenter=augmenter, seed=seed, targets=targets)
+    return _batched_dataset(data, config.batch_size, shuffle=True, augmenter=augmenter, seed=seed, targets=targets)
 
 
 def _save_config(out: Path, config: TrainConfig, *, resumed: bool, earlier_commands: list[str]) -> None:
@@ -204,7 +167,7 @@ def _save_config(out: Path, config: TrainConfig, *, resumed: bool, earlier_comma
     if resumed and path.is_file():
         previous = json.loads(path.read_text())
         commands = [*previous.get("commands", [previous.get("command", "")]), config.command]
-    _write_json(path, {**asdict(config), "commands": commands})
+    _write_json(path, {**asdict(config), "labels": list(EMOTIONS), "commands": commands})
     (out / "command.txt").write_text("\n".join(commands) + "\n")
 
 
@@ -272,7 +235,7 @@ def _save_average(out: Path, average: list[np.ndarray]) -> None:
     tmp.replace(_swa_path(out))
 
 
-def _apply_average(model, average: list[np.ndarray], train_data: FaceDataset, val_ds, state: TrainState,
+def _keep_average_if_better(model, average: list[np.ndarray], train_data: FaceDataset, val_ds, state: TrainState,
                    out: Path) -> None:
     """Evaluate the averaged weights (with fresh batch-norm statistics); keep them as model.keras
     when they beat the model kept so far (the best epoch, or an earlier average) on validation."""
@@ -286,45 +249,82 @@ def _apply_average(model, average: list[np.ndarray], train_data: FaceDataset, va
     if chosen:
         state.best_val_accuracy = float(val_accuracy)
         model.save(out / "model.keras")
-    print(f"weight average of {state.swa_epochs} epochs: val_acc {val_accuracy:.4f} "
-          f"({'chosen' if chosen else f'not better than the kept model, {best_so_far:.4f}'})", flush=True)
+    logger.info("weight average of %d epochs: val_acc %.4f (%s)", state.swa_epochs, val_accuracy,
+                "chosen" if chosen else f"not better than the kept model, {best_so_far:.4f}")
 
 
-def train(
-    config: TrainConfig,
-    *,
-    resume: bool = False,
-    on_epoch: Callable[[EpochReport], None] | None = None,
-    verbose: int = 1,
-    evaluate_at_end: bool = True,
-) -> TrainResult:
-    """Train per `config`; write artifacts into `config.out`; return the final state."""
-    import keras
+@dataclass
+class TrainingRun:
+    """What the steps of one run share: its configuration, network, state and data."""
 
-    from training.core import architectures
-    from training.core.evaluate import evaluate_model, write_evaluation
-    from training.core.export import export_tflite
+    config: TrainConfig
+    out: Path
+    model: object  # keras.Model, compiled
+    state: TrainState
+    average: list[np.ndarray] | None  # the running weight average (SWA), if any
+    dataset: FaceDataset
+    held_out: set[str]  # splits drawn from Training because the data set lacked them
+    train_data: FaceDataset
+    val_data: FaceDataset
+    train_stream: object  # tf.data.Dataset: shuffled, augmented batches
+    val_stream: object
+    class_weight: dict[int, float] | None
 
-    if config.schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {config.schedule!r}; choose one of {', '.join(SCHEDULES)}")
-    out = Path(config.out)
-    checkpoint = out / "checkpoint" / "last.keras"
-    state_path = out / "state.json"
-    out.mkdir(parents=True, exist_ok=True)
-    checkpoint.parent.mkdir(exist_ok=True)
+    @property
+    def checkpoint(self) -> Path:
+        return self.out / "checkpoint" / "last.keras"
 
-    keras.utils.set_random_seed(config.seed)
+    @property
+    def finished(self) -> bool:
+        return self.state.epoch >= self.config.epochs or self.state.stopped_early
+
+
+def _limited(data: FaceDataset, count: int) -> FaceDataset:
+    return data.subset(np.arange(min(len(data), max(count, 1))))
+
+
+def load_splits(config: TrainConfig) -> tuple[FaceDataset, set[str], FaceDataset, FaceDataset]:
+    """The data set, the splits it lacked (held out of Training), its training and validation rows
+    (`limit`: a random `limit` of Training, the first quarter of that of validation)."""
     dataset, held_out = with_holdout_splits(load_dataset(config.data), config.seed)
-    train_data = dataset.split(config.train_split)
+    train_data, val_data = dataset.split(config.train_split), dataset.split(config.val_split)
     if config.limit:
         rng = np.random.default_rng(config.seed)
         train_data = train_data.subset(rng.permutation(len(train_data))[: config.limit])
-    val_data = dataset.split(config.val_split)
-    if config.limit:
-        val_data = val_data.subset(np.arange(min(len(val_data), max(config.limit // 4, 1))))
+        val_data = _limited(val_data, config.limit // 4)
     if len(train_data) == 0 or len(val_data) == 0:
         raise ValueError(f"{config.data}: the {config.train_split} or {config.val_split} split is empty")
+    return dataset, set(held_out), train_data, val_data
 
+
+def _compiled_network(config: TrainConfig, source: InitialNetwork | None):
+    import keras
+
+    from training.core import architectures
+
+    model = source.model if source is not None else architectures.build(config.architecture)
+    model.compile(
+        optimizer=_make_optimizer(config),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+        jit_compile=config.jit_compile,
+    )
+    return model
+
+
+def build_or_resume(config: TrainConfig, *, resume: bool) -> TrainingRun:
+    """A fresh (or fine-tuned) network, or with `resume` the checkpoint and state.json of a stopped
+    run in `config.out`; records the configuration and prepares the data streams."""
+    import keras
+
+    check_config(config)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "checkpoint").mkdir(exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    dataset, held_out, train_data, val_data = load_splits(config)
+
+    checkpoint, state_path = out / "checkpoint" / "last.keras", out / "state.json"
     resuming = resume and checkpoint.exists() and state_path.exists()
     source = initial_network(config) if config.init_from and not resuming else None
     if source is not None:
@@ -335,105 +335,158 @@ def train(
         model = keras.models.load_model(checkpoint, compile=True)
         state = _load_state(state_path)
         model.optimizer.learning_rate.assign(state.learning_rate)
-        print(f"resuming after epoch {state.epoch} (best val accuracy {state.best_val_accuracy:.4f})", flush=True)
+        logger.info("resuming after epoch %d (best val accuracy %.4f)", state.epoch, state.best_val_accuracy)
     else:
-        model = source.model if source is not None else architectures.build(config.architecture)
-        model.compile(
-            optimizer=_make_optimizer(config),
-            loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-            metrics=["accuracy"],
-            jit_compile=config.jit_compile,
-        )
+        model = _compiled_network(config, source)
         state = TrainState(learning_rate=config.learning_rate)
     _save_config(out, config, resumed=state.epoch > 0, earlier_commands=source.commands if source else [])
-    average = _load_average(out, state)
+    return TrainingRun(
+        config=config, out=out, model=model, state=state, average=_load_average(out, state),
+        dataset=dataset, held_out=held_out, train_data=train_data, val_data=val_data,
+        train_stream=training_stream(train_data, config, first_epoch=state.epoch),
+        val_stream=_batched_dataset(val_data, 256, shuffle=False),
+        class_weight=_balanced_class_weights(train_data.labels) if config.class_weights else None,
+    )
 
-    train_ds = training_stream(train_data, config, first_epoch=state.epoch)
-    val_ds = _dataset(val_data, 256, shuffle=False)
-    class_weight = _balanced_class_weights(train_data.labels) if config.class_weights else None
 
-    while state.epoch < config.epochs and not state.stopped_early:
-        started = time.monotonic()
-        if config.schedule in ("cosine", "constant"):
-            model.optimizer.learning_rate.assign(scheduled_learning_rate(config, state.epoch))
-        fit = model.fit(
-            train_ds,
-            initial_epoch=state.epoch,
-            epochs=state.epoch + 1,
-            class_weight=class_weight,
-            verbose=verbose,
-        )
-        val_loss, val_accuracy = model.evaluate(val_ds, verbose=0)
-        state.epoch += 1
-        learning_rate = float(model.optimizer.learning_rate.numpy())
-        record = {
-            "epoch": state.epoch,
-            "loss": float(fit.history["loss"][-1]),
-            "accuracy": float(fit.history["accuracy"][-1]),
-            "val_loss": float(val_loss),
-            "val_accuracy": float(val_accuracy),
-            "learning_rate": learning_rate,
-            "seconds": round(time.monotonic() - started, 1),
-        }
-        state.history.append(record)
+def set_scheduled_rate(run: TrainingRun) -> None:
+    """Before an epoch: the cosine or constant schedule's rate (the plateau schedule acts after it)."""
+    if run.config.schedule in ("cosine", "constant"):
+        run.model.optimizer.learning_rate.assign(scheduled_learning_rate(run.config, run.state.epoch))
 
-        if val_accuracy > state.best_val_accuracy:
-            state.best_val_accuracy = float(val_accuracy)
-            state.best_epoch = state.epoch
-            model.save(out / "model.keras")
-        # ReduceLROnPlateau on validation accuracy.
-        if val_accuracy > state.plateau_best + 1e-4:
-            state.plateau_best = float(val_accuracy)
+
+def train_one_epoch(run: TrainingRun, *, verbose: int) -> dict:
+    """Fit one epoch, evaluate on the validation split; the epoch's history record."""
+    started = time.monotonic()
+    set_scheduled_rate(run)
+    fit = run.model.fit(run.train_stream, initial_epoch=run.state.epoch, epochs=run.state.epoch + 1,
+                        class_weight=run.class_weight, verbose=verbose)
+    val_loss, val_accuracy = run.model.evaluate(run.val_stream, verbose=0)
+    run.state.epoch += 1
+    record = {
+        "epoch": run.state.epoch,
+        "loss": float(fit.history["loss"][-1]),
+        "accuracy": float(fit.history["accuracy"][-1]),
+        "val_loss": float(val_loss),
+        "val_accuracy": float(val_accuracy),
+        "learning_rate": float(run.model.optimizer.learning_rate.numpy()),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    run.state.history.append(record)
+    return record
+
+
+def keep_if_best(run: TrainingRun, val_accuracy: float) -> None:
+    """The best epoch on validation so far is kept as model.keras."""
+    if val_accuracy > run.state.best_val_accuracy:
+        run.state.best_val_accuracy = float(val_accuracy)
+        run.state.best_epoch = run.state.epoch
+        run.model.save(run.out / "model.keras")
+
+
+def step_plateau_schedule(run: TrainingRun, val_accuracy: float, learning_rate: float) -> None:
+    """After an epoch: ReduceLROnPlateau on validation accuracy (the plateau schedule), and the
+    rate the next epoch (or a resumed run) starts from."""
+    state, config = run.state, run.config
+    if val_accuracy > state.plateau_best + 1e-4:
+        state.plateau_best = float(val_accuracy)
+        state.plateau_wait = 0
+    elif config.schedule == "plateau":
+        state.plateau_wait += 1
+        if state.plateau_wait >= config.plateau_patience:
+            learning_rate = max(learning_rate * config.plateau_factor, config.min_learning_rate)
+            run.model.optimizer.learning_rate.assign(learning_rate)
             state.plateau_wait = 0
-        elif config.schedule == "plateau":
-            state.plateau_wait += 1
-            if state.plateau_wait >= config.plateau_patience:
-                learning_rate = max(learning_rate * config.plateau_factor, config.min_learning_rate)
-                model.optimizer.learning_rate.assign(learning_rate)
-                state.plateau_wait = 0
-        state.learning_rate = learning_rate
-        if state.epoch - state.best_epoch >= config.early_stopping_patience:
-            state.stopped_early = True
+    state.learning_rate = learning_rate
 
-        if config.swa_start is not None and state.epoch > config.swa_start:
-            weights = model.get_weights()
-            state.swa_epochs += 1
-            average = weights if average is None else [
-                mean + (new - mean) / state.swa_epochs for mean, new in zip(average, weights, strict=True)]
-            _save_average(out, average)
-            state.swa = None  # a resumed run that adds epochs evaluates its new average again
-        model.save(checkpoint)
-        _write_json(state_path, asdict(state))
-        _write_json(out / "history.json", state.history)
-        print(
-            f"epoch {state.epoch}/{config.epochs} loss {record['loss']:.4f} acc {record['accuracy']:.4f} "
-            f"val_loss {record['val_loss']:.4f} val_acc {record['val_accuracy']:.4f} lr {learning_rate:.2e} "
-            f"({record['seconds']:.0f}s)",
-            flush=True,
-        )
-        if on_epoch is not None:
-            on_epoch(EpochReport(state.epoch, config.epochs, record["loss"], record["accuracy"],
-                                 record["val_loss"], record["val_accuracy"], learning_rate,
-                                 record["seconds"], state.best_val_accuracy))
 
-    if average is not None and state.swa is None:
-        _apply_average(model, average, train_data, val_ds, state, out)
-        _write_json(state_path, asdict(state))
-    best = keras.models.load_model(out / "model.keras", compile=False)
-    export_tflite(best, out / "model.tflite")
-    metrics = None
-    if evaluate_at_end:
-        test_data = dataset.split(config.test_split)
-        if config.limit:
-            test_data = test_data.subset(np.arange(min(len(test_data), max(config.limit // 4, 1))))
-        # As `evaluate` does: also report accuracy without the test images that occur in Training.
-        overlap = train_overlap_mask(dataset, config.test_split)[: len(test_data)]
-        metrics = evaluate_model(out, test_data, split=config.test_split, data_path=config.data, overlap=overlap)
-        if state.swa is not None:
-            metrics["swa"] = state.swa
-        if config.test_split in held_out:
-            metrics["held_out"] = (f"{config.test_split}: {HOLDOUT_FRACTION:.0%} of each class of "
-                                   f"{config.train_split}, drawn with seed {config.seed}")
-        write_evaluation(out, metrics, history=state.history)
+def check_early_stopping(run: TrainingRun) -> None:
+    if run.state.epoch - run.state.best_epoch >= run.config.early_stopping_patience:
+        run.state.stopped_early = True
+
+
+def update_weight_average(run: TrainingRun) -> None:
+    """Past `swa_start`, fold this epoch's weights into the running average (kept on disk)."""
+    if run.config.swa_start is None or run.state.epoch <= run.config.swa_start:
+        return
+    weights = run.model.get_weights()
+    run.state.swa_epochs += 1
+    run.average = weights if run.average is None else [
+        mean + (new - mean) / run.state.swa_epochs for mean, new in zip(run.average, weights, strict=True)]
+    _save_average(run.out, run.average)
+    run.state.swa = None  # a resumed run that adds epochs evaluates its new average again
+
+
+def save_checkpoint(run: TrainingRun) -> None:
+    """checkpoint/last.keras, state.json and history.json: what `resume` starts from."""
+    run.model.save(run.checkpoint)
+    _write_json(run.out / "state.json", asdict(run.state))
+    _write_json(run.out / "history.json", run.state.history)
+
+
+def epoch_report(run: TrainingRun, record: dict) -> EpochReport:
+    return EpochReport(run.state.epoch, run.config.epochs, record["loss"], record["accuracy"], record["val_loss"],
+                       record["val_accuracy"], run.state.learning_rate, record["seconds"],
+                       run.state.best_val_accuracy)
+
+
+def log_epoch(report: EpochReport) -> None:
+    logger.info("epoch %d/%d loss %.4f acc %.4f val_loss %.4f val_acc %.4f lr %.2e (%.0fs)", report.epoch,
+                report.epochs, report.loss, report.accuracy, report.val_loss, report.val_accuracy,
+                report.learning_rate, report.seconds)
+
+
+def finish_run(run: TrainingRun, *, evaluate_at_end: bool) -> TrainResult:
+    """Evaluate the weight average (if any and not yet), export the kept model to LiteRT and, with
+    `evaluate_at_end`, evaluate it on the test split."""
+    import keras
+
+    from training.core.evaluate import evaluate_model, write_evaluation
+    from training.core.export import export_tflite
+
+    config, state, out = run.config, run.state, run.out
+    if run.average is not None and state.swa is None:
+        _keep_average_if_better(run.model, run.average, run.train_data, run.val_stream, state, out)
+        _write_json(out / "state.json", asdict(state))
+    export_tflite(keras.models.load_model(out / "model.keras", compile=False), out / "model.tflite")
+    if not evaluate_at_end:
+        return TrainResult(out, state, None)
+    test_data = run.dataset.split(config.test_split)
+    if config.limit:
+        test_data = _limited(test_data, config.limit // 4)
+    # As `evaluate` does: also report accuracy without the test images that occur in Training.
+    overlap = train_overlap_mask(run.dataset, config.test_split)[: len(test_data)]
+    metrics = evaluate_model(out, test_data, split=config.test_split, data_path=config.data, overlap=overlap)
+    if state.swa is not None:
+        metrics["swa"] = state.swa
+    if config.test_split in run.held_out:
+        metrics["held_out"] = (f"{config.test_split}: {HOLDOUT_FRACTION:.0%} of each class of "
+                               f"{config.train_split}, drawn with seed {config.seed}")
+    write_evaluation(out, metrics, history=state.history)
     return TrainResult(out, state, metrics)
 
+
+def train(
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+    verbose: int = 1,
+    evaluate_at_end: bool = True,
+) -> TrainResult:
+    """Train per `config`; write artifacts into `config.out`; return the final state. Each epoch
+    is logged (logger `training.core.trainer`) and reported to `on_epoch`, which may raise
+    TrainingCancelled to stop after it."""
+    run = build_or_resume(config, resume=resume)
+    while not run.finished:
+        record = train_one_epoch(run, verbose=verbose)
+        keep_if_best(run, record["val_accuracy"])
+        step_plateau_schedule(run, record["val_accuracy"], record["learning_rate"])
+        check_early_stopping(run)
+        update_weight_average(run)
+        save_checkpoint(run)
+        report = epoch_report(run, record)
+        log_epoch(report)
+        if on_epoch is not None:
+            on_epoch(report)
+    return finish_run(run, evaluate_at_end=evaluate_at_end)

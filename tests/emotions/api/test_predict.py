@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from emotions.recognition.bench import astronaut_bgr, encode_jpeg, place_in_frame
-from emotions.recognition.labels import EMOTIONS
+from training.core.labels import EMOTIONS
 
 pytestmark = pytest.mark.django_db
 

@@ -1,9 +1,12 @@
+import json
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
 from emotions.recognition import EMOTIONS, EmotionClassifier
+from training.core.labels import LabelMismatchError
 
 
 def faces(count: int, seed: int = 0) -> np.ndarray:
@@ -61,3 +64,23 @@ def test_threads_are_configurable(tiny_model_dir):
     classifier = EmotionClassifier(tiny_model_dir / "model.tflite", num_threads=2)
     assert classifier.num_threads == 2
     assert classifier.classify(faces(2)).shape == (2, 7)
+
+
+def copy_with_config(tiny_model_dir, folder, config: dict):
+    folder.mkdir()
+    shutil.copy(tiny_model_dir / "model.tflite", folder / "model.tflite")
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder / "model.tflite"
+
+
+def test_refuses_a_model_whose_labels_are_not_ours(tiny_model_dir, tmp_path):
+    """Seven outputs are not enough: in another order they would be read as the wrong emotions."""
+    model = copy_with_config(tiny_model_dir, tmp_path / "other", {"labels": list(reversed(EMOTIONS))})
+    with pytest.raises(LabelMismatchError, match="the model's classes are neutral, surprise"):
+        EmotionClassifier(model)
+
+
+@pytest.mark.parametrize("config", [{"architecture": "tiny"}, {"labels": list(EMOTIONS)}])
+def test_loads_a_model_with_our_labels_or_an_old_config_without_them(tiny_model_dir, tmp_path, config):
+    model = copy_with_config(tiny_model_dir, tmp_path / "ours", config)
+    assert EmotionClassifier(model).classify(faces(1)).shape == (1, len(EMOTIONS))

@@ -3,7 +3,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from training.core.data import DataFormatError, FaceDataset, load_dataset
-from training.core.ensemble import combine
+from training.core.ensemble import write_ensemble
 
 CALIBRATION_FACES = 500
 
@@ -36,7 +36,7 @@ class Command(BaseCommand):
             selection = self._selection_faces(dataset, data) if choose_weights else None
             calibration = self._calibration_faces(dataset, data, seed) if int8 else None
             source = f"{CALIBRATION_FACES} Training faces of {data} drawn with seed {seed}"
-            path = combine(members, out, flip=flip, weights=weights, weight_selection=selection,
+            path = write_ensemble(members, out, flip=flip, weights=weights, weight_selection=selection,
                            calibration=calibration, calibration_source=source)
         except (DataFormatError, FileNotFoundError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
