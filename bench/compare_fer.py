@@ -6,7 +6,7 @@
 virtual environment, var/fer-venv, with `pip install --no-deps`: its heavy dependencies (TensorFlow,
 OpenCV, NumPy) are this project's own, reached through a .pth file, so nothing big is downloaded and
 both sides run the same libraries. Both sides get the same 640x480 JPEG frames of a real face
-(`emotions.recognition.bench.independent_frames`) and are timed per frame, JPEG bytes to emotions,
+(`bench.frames.independent_frames`) and are timed per frame, JPEG bytes to emotions,
 after a few untimed calls, in alternating rounds (ours, fer, ours, fer, ...) so that a change in
 the machine's load falls on both. The figures are printed and, with --json, written out.
 """
@@ -30,7 +30,7 @@ WARM_UP = 5
 
 
 def frames(count: int) -> list[bytes]:
-    from emotions.recognition.bench import astronaut_bgr, independent_frames
+    from bench.frames import astronaut_bgr, independent_frames
 
     variants = independent_frames(astronaut_bgr())
     return [variants[index % len(variants)] for index in range(count)]

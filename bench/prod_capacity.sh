@@ -3,6 +3,7 @@
 # Start the layout first (same DATABASE_URL, REDIS_URL and VAR_DIR in both shells):
 #   make prod                     # nginx on :8080, ASGI processes on :8081 and :8082
 #   bash bench/prod_capacity.sh   # writes var/bench/*.json and prints each run's figures
+# Needs the development requirements (make install-dev: psutil, scikit-image) for loadtest_ws.
 # Steps: a warm-up; 10/20/30/40 clients at 10 fps for 60 s each through nginx; a soak of 20,000
 # frames against one ASGI process (RSS before/after); 20 clients before and during a retraining job.
 set -euo pipefail

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "accounts",
     "emotions",
     "training",
+    "bench",  # tools: the benchmark and load-test commands (needs requirements-dev.txt)
 ]
 
 MIDDLEWARE = [

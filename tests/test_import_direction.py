@@ -34,8 +34,10 @@ SHARED_LABELS = "training.core.labels"  # the one module of training the recogni
 @pytest.mark.parametrize(("package", "forbidden"), [
     ("emotions/recognition", {"django", "rest_framework", "channels", "training"}),
     ("training/core", {"django", "rest_framework", "channels", "emotions"}),
-    ("training", {"emotions", "accounts"}),
-    ("emotions", {"accounts"}),  # accounts uses emotions' services (a user's data), never the reverse
+    ("training", {"emotions", "accounts", "bench"}),
+    ("emotions", {"accounts", "bench"}),  # accounts uses emotions' services (a user's data), never the reverse
+    ("accounts", {"bench"}),  # bench holds tools: the product never needs them
+    ("fer_site", {"bench"}),
 ])
 def test_imports_go_one_way(package, forbidden):
     offenders = {}

@@ -11,7 +11,7 @@ LEFT_TOP, RIGHT_TOP = (20, 110), (390, 110)  # where the two portraits go when n
 
 def portrait() -> np.ndarray:
     """The astronaut's head and shoulders, 230x250 BGR."""
-    from emotions.recognition.bench import astronaut_bgr
+    from bench.frames import astronaut_bgr
 
     return astronaut_bgr()[0:250, 110:340]
 

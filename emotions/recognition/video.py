@@ -13,7 +13,9 @@ from __future__ import annotations
 import itertools
 import math
 import queue
+import resource
 import struct
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -359,3 +361,10 @@ class TrackTimelines:
                 "timeline": timeline,
             })
         return {"frames_analysed": self.frames, "tracks": tracks}
+
+
+def peak_rss_mb() -> float:
+    """The most memory this process has held so far (resident set size, in MB), as the video
+    figures report it."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux

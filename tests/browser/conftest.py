@@ -47,7 +47,7 @@ def write_y4m(path: Path, frames: list[np.ndarray], fps: int) -> Path:
 @pytest.fixture(scope="session")
 def fake_camera_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A few seconds of the astronaut's face drifting slowly across a 640x480 frame."""
-    from emotions.recognition.bench import astronaut_bgr, place_in_frame
+    from bench.frames import astronaut_bgr, place_in_frame
 
     photo = astronaut_bgr()
     frames = []

@@ -30,9 +30,9 @@ from django.conf import settings as django_settings
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from emotions.loadtest import sign_in
+from bench.frames import astronaut_bgr, encode_jpeg, place_in_frame
+from bench.loadtest import sign_in
 from emotions.models import CaptureSession, Detection
-from emotions.recognition.bench import astronaut_bgr, encode_jpeg, place_in_frame
 from tests.factories import PASSWORD, UserFactory
 from tests.services import require_postgres, require_redis, service_unavailable
 from training.services import registry

@@ -13,7 +13,7 @@ live_url = live_server.live_url
 @pytest.fixture(scope="session")
 def face_jpeg() -> bytes:
     """A 640x480 camera-like JPEG of a real face (scikit-image's astronaut)."""
-    from emotions.recognition.bench import astronaut_bgr, encode_jpeg, place_in_frame
+    from bench.frames import astronaut_bgr, encode_jpeg, place_in_frame
 
     return encode_jpeg(place_in_frame(astronaut_bgr(), 110, 30), quality=80)
 

@@ -466,7 +466,7 @@ async def test_without_a_model_the_connection_is_closed_with_a_reason(user, sett
 @pytest.fixture(scope="module")
 def two_faces_jpegs() -> list[bytes]:
     """Twelve frames of two faces: the left one drifts right and down, the right one stays."""
-    from emotions.recognition.bench import encode_jpeg
+    from bench.frames import encode_jpeg
     from tests.two_faces import two_faces_frame
 
     return [encode_jpeg(two_faces_frame(6 * index), quality=80) for index in range(12)]

@@ -5,8 +5,8 @@ import cv2
 import pytest
 from django.core.management import CommandError, call_command
 
+from bench.frames import astronaut_bgr, encode_jpeg, place_in_frame
 from emotions import active_model
-from emotions.recognition.bench import astronaut_bgr, encode_jpeg, place_in_frame
 
 
 @pytest.fixture

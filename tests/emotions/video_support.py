@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotions.recognition.bench import astronaut_bgr, place_in_frame
+from bench.frames import astronaut_bgr, place_in_frame
 
 FOURCC = {".mp4": "mp4v", ".webm": "VP80", ".avi": "MJPG"}
 

@@ -11,8 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from emotions.active_model import build_pipeline
-from emotions.recognition.bench import peak_rss_mb
-from emotions.recognition.video import TrackTimelines, VideoError, analyse_video, probe_video
+from emotions.recognition.video import TrackTimelines, VideoError, analyse_video, peak_rss_mb, probe_video
 
 
 class Command(BaseCommand):

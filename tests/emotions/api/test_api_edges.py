@@ -7,7 +7,7 @@ from asgiref.testing import ApplicationCommunicator
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from emotions.recognition.bench import astronaut_bgr, encode_jpeg, place_in_frame
+from bench.frames import astronaut_bgr, encode_jpeg, place_in_frame
 from fer_site.asgi import application
 
 TIMEOUT = 30

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from emotions.recognition.bench import astronaut_bgr, encode_jpeg, place_in_frame
+from bench.frames import astronaut_bgr, encode_jpeg, place_in_frame
 from training.core.labels import EMOTIONS
 
 pytestmark = pytest.mark.django_db

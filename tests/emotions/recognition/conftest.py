@@ -3,8 +3,8 @@ import os
 import numpy as np
 import pytest
 
+from bench.frames import astronaut_bgr, encode_jpeg, place_in_frame
 from emotions.recognition import EmotionClassifier, HaarFaceDetector, RecognitionPipeline, YuNetFaceDetector
-from emotions.recognition.bench import astronaut_bgr, encode_jpeg, place_in_frame
 from tests.emotions.recognition.support import YUNET_PATH
 
 

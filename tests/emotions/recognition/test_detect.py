@@ -2,8 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
+from bench.frames import place_in_frame
 from emotions.recognition import FaceDetector, YuNetFaceDetector
-from emotions.recognition.bench import place_in_frame
 
 # The astronaut's face in the 512x512 photo, as the Haar cascade sees it at full resolution.
 ASTRONAUT_FACE_CENTRE = (222, 112)

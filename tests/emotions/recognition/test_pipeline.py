@@ -2,8 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
+from bench.frames import encode_jpeg
 from emotions.recognition import EMOTIONS, FaceResult, InvalidImageError, RecognitionPipeline, StreamTracker
-from emotions.recognition.bench import encode_jpeg
 from emotions.recognition.pipeline import crop_face, merge_boxes, overlap
 
 FRAME_W, FRAME_H = 640, 480

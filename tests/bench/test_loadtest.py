@@ -8,7 +8,7 @@ import os
 import pytest
 from django.core.management import CommandError, call_command
 
-from emotions import loadtest
+from bench import loadtest
 from emotions.models import CaptureSession
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from bench.pipeline import run_benchmark
 from emotions.active_model import build_pipeline
-from emotions.recognition.bench import run_benchmark
 
 MINIMUM_FRAMES = 10
 

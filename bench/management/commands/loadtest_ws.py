@@ -17,14 +17,14 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from emotions import loadtest
+from bench import loadtest
 
 P95_BAR_MS = 150.0
 
 
 def astronaut_frame() -> bytes:
     """A 640x480 JPEG with a real face (scikit-image's astronaut photo; needs scikit-image)."""
-    from emotions.recognition.bench import astronaut_bgr, encode_jpeg, place_in_frame
+    from bench.frames import astronaut_bgr, encode_jpeg, place_in_frame
 
     return encode_jpeg(place_in_frame(astronaut_bgr(), 110, 30), quality=80)
 

@@ -2,8 +2,8 @@ import json
 
 from django.core.management import call_command
 
-from emotions.management.commands import bench_video
-from emotions.recognition.bench_video import VideoCase
+from bench.management.commands import bench_video
+from bench.video import VideoCase
 
 
 def test_measures_each_case_in_its_own_process(tmp_path, monkeypatch, capsys):

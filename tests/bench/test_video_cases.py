@@ -1,7 +1,7 @@
 import cv2
 import pytest
 
-from emotions.recognition.bench_video import VideoCase, case_frames, write_case
+from bench.video import VideoCase, case_frames, write_case
 
 
 @pytest.mark.parametrize(("faces", "size", "heads"), [(1, (640, 480), False), (3, (640, 480), True),

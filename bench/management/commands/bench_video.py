@@ -14,7 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from emotions.recognition.bench_video import CASES, write_case
+from bench.video import CASES, write_case
 
 
 class Command(BaseCommand):

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotions.recognition.bench import astronaut_bgr
+from bench.frames import astronaut_bgr
 
 # The astronaut's head in her 512x512 photo (x, y, width, height): a crop that holds the whole face.
 HEAD_CROP = (112, 0, 230, 260)
