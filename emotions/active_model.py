@@ -178,9 +178,9 @@ class RegistryUnavailable(Exception):
 def active_version() -> ModelVersion | None:
     """The registry's active version, or None (the one place it is read here)."""
     try:
-        from training.selectors import get_active_model_version
+        from training.selectors import active_model_version
 
-        return get_active_model_version()
+        return active_model_version()
     except Exception as error:
         raise RegistryUnavailable(str(error)) from error
 

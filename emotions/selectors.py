@@ -187,7 +187,7 @@ def daily_emotion_mix(*, detections: QuerySet[Detection]) -> list[dict[str, Any]
     return mix
 
 
-def session_summary(*, session: CaptureSession) -> dict[str, Any]:
+def session_export_header(*, session: CaptureSession) -> dict[str, Any]:
     """The session's own fields, as exported with its detections."""
     return {
         "id": session.pk,
@@ -205,10 +205,10 @@ def session_summary(*, session: CaptureSession) -> dict[str, Any]:
     }
 
 
-def user_session_summaries(*, user: AbstractBaseUser) -> list[dict[str, Any]]:
-    """`session_summary` of each of the user's sessions, oldest first (the head of their full export)."""
+def user_session_export_headers(*, user: AbstractBaseUser) -> list[dict[str, Any]]:
+    """`session_export_header` of each of the user's sessions, oldest first (the head of their full export)."""
     sessions = CaptureSession.objects.filter(user=user).select_related("video").order_by("started_at", "id")
-    return [session_summary(session=session) for session in sessions]
+    return [session_export_header(session=session) for session in sessions]
 
 
 def export_rows(*, session: CaptureSession) -> QuerySet:

@@ -105,7 +105,7 @@ def history_export_csv(request: HttpRequest, session_id: int) -> StreamingHttpRe
 def history_export_json(request: HttpRequest, session_id: int) -> StreamingHttpResponse:
     session = _own_session(request, session_id)
     rows = selectors.export_rows(session=session).iterator(chunk_size=2000)
-    head = {"session": selectors.session_summary(session=session)}
+    head = {"session": selectors.session_export_header(session=session)}
     return exports.download(request, exports.json_document(head, selectors.EXPORT_FIELDS, rows),
                             content_type="application/json", filename=f"session-{session.pk}.json")
 
@@ -121,7 +121,7 @@ def history_export_all_csv(request: HttpRequest) -> StreamingHttpResponse:
 @login_required
 def history_export_all_json(request: HttpRequest) -> StreamingHttpResponse:
     """The user's sessions, then every detection of them, one object each, naming its session."""
-    head = {"sessions": selectors.user_session_summaries(user=request.user)}
+    head = {"sessions": selectors.user_session_export_headers(user=request.user)}
     rows = selectors.user_export_rows(user=request.user)
     return exports.download(request, exports.json_document(head, selectors.USER_EXPORT_FIELDS, rows),
                             content_type="application/json", filename="moodlens-sessions.json")

@@ -16,21 +16,21 @@ SPLIT_FOLDER_NAMES = {"train", "training", "val", "publictest", "test", "private
 JOB_IMAGES = ("metrics_confusion.png", "metrics_curves.png")
 
 
-def get_active_model_version() -> ModelVersion | None:
+def active_model_version() -> ModelVersion | None:
     """The version live recognition uses, or None when nothing is registered."""
     return ModelVersion.objects.filter(is_active=True).first()
 
 
-def model_version_list() -> QuerySet[ModelVersion]:
+def model_versions() -> QuerySet[ModelVersion]:
     return ModelVersion.objects.all()
 
 
-def training_job_list() -> QuerySet[TrainingJob]:
+def training_jobs() -> QuerySet[TrainingJob]:
     return TrainingJob.objects.select_related("result_version", "source_version", "created_by")
 
 
-def get_training_job(job_id: int) -> TrainingJob | None:
-    return training_job_list().filter(pk=job_id).first()
+def training_job(job_id: int) -> TrainingJob | None:
+    return training_jobs().filter(pk=job_id).first()
 
 
 def _looks_like_image_folder(folder: Path) -> bool:

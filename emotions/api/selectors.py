@@ -12,11 +12,11 @@ from django.db.models import Avg, Count, F, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
 from emotions import selectors as history
-from emotions.models import CaptureSession, Detection
+from emotions.models import CaptureSession
 from training.core.labels import EMOTIONS
 
 
-def session_list(*, user: AbstractBaseUser) -> QuerySet[CaptureSession]:
+def sessions_with_counts(*, user: AbstractBaseUser) -> QuerySet[CaptureSession]:
     """The user's own sessions (never anyone else's), newest first, with their detection counts.
 
     The history pages' read, with its face count under the API's field name.
@@ -24,22 +24,14 @@ def session_list(*, user: AbstractBaseUser) -> QuerySet[CaptureSession]:
     return history.user_sessions(user=user).annotate(detection_count=F("face_count"))
 
 
-def get_session(*, user: AbstractBaseUser, session_id: int) -> CaptureSession:
+def user_session_or_404(*, user: AbstractBaseUser, session_id: int) -> CaptureSession:
     """One of the user's sessions; Http404 for a session of another user, so its existence is not revealed."""
-    return get_object_or_404(session_list(user=user), pk=session_id)
+    return get_object_or_404(sessions_with_counts(user=user), pk=session_id)
 
 
-def detection_list(*, session: CaptureSession) -> QuerySet[Detection]:
-    return history.session_detections(session=session)
-
-
-def user_detections(*, user: AbstractBaseUser) -> QuerySet[Detection]:
-    return history.user_detections(user=user)
-
-
-def session_summary(*, session: CaptureSession) -> dict[str, Any]:
+def session_statistics(*, session: CaptureSession) -> dict[str, Any]:
     """Counts and shares of each top emotion, mean scores and the dominant emotion of one session."""
-    aggregates = detection_list(session=session).aggregate(
+    aggregates = history.session_detections(session=session).aggregate(
         total=Count("id"),
         frames=Count("frame_index", distinct=True),
         **{f"count_{e}": Count("id", filter=Q(emotion=e)) for e in EMOTIONS},

@@ -48,7 +48,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Up
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return CaptureSession.objects.none()
-        return selectors.session_list(user=self.request.user)
+        return selectors.sessions_with_counts(user=self.request.user)
 
     def perform_update(self, serializer) -> None:
         session = serializer.instance
@@ -68,16 +68,16 @@ class SessionDetectionListView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user, no session
             return Detection.objects.none()
-        session = selectors.get_session(user=self.request.user, session_id=self.kwargs["session_id"])
-        return selectors.detection_list(session=session)
+        session = selectors.user_session_or_404(user=self.request.user, session_id=self.kwargs["session_id"])
+        return history.session_detections(session=session)
 
 
 class SessionSummaryView(APIView):
     @extend_schema(summary="Emotion counts, shares and mean scores of one of your sessions",
                    responses={200: SessionSummarySerializer, 404: ErrorSerializer})
     def get(self, request: Request, session_id: int) -> Response:
-        session = selectors.get_session(user=request.user, session_id=session_id)
-        return Response(SessionSummarySerializer(selectors.session_summary(session=session)).data)
+        session = selectors.user_session_or_404(user=request.user, session_id=session_id)
+        return Response(SessionSummarySerializer(selectors.session_statistics(session=session)).data)
 
 
 class StatsView(generics.GenericAPIView):
@@ -87,7 +87,7 @@ class StatsView(generics.GenericAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Detection.objects.none()
-        return selectors.user_detections(user=self.request.user)
+        return history.user_detections(user=self.request.user)
 
     @extend_schema(summary="Your emotion mix per day (by the day a session started)",
                    responses=DailyEmotionMixSerializer(many=True))

@@ -120,13 +120,13 @@ def test_the_worker_retrains_evaluates_and_reports_failures(worker, tiny_npz, tm
                                                    options=options), worker)
     assert failing.state == "FAILED"
     assert "broken.npz: not a readable .npz file" in failing.error
-    assert selectors.get_active_model_version() == baseline
+    assert selectors.active_model_version() == baseline
     assert not ModelVersion.objects.filter(name=failing.name).exists()
 
 
 def active_or_new_version(tmp_path_factory) -> ModelVersion:
     """An active version to check the registry against (the shipped one if it is registered)."""
-    active = selectors.get_active_model_version()
+    active = selectors.active_model_version()
     if active is not None:
         return active
     from tests.factories import ModelVersionFactory

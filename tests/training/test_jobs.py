@@ -66,7 +66,7 @@ def run(job: TrainingJob) -> TrainingJob:
 
 
 def test_retrain_succeeds_and_registers_an_inactive_version(queued):
-    active_before = selectors.get_active_model_version()
+    active_before = selectors.active_model_version()
     job = run(queued(name="tiny-ok"))
     assert job.state == "SUCCEEDED", job.error
     assert (job.progress, job.current_epoch, job.attempts, job.worker) == (100, 1, 1, "celery@test")
@@ -77,7 +77,7 @@ def test_retrain_succeeds_and_registers_an_inactive_version(queued):
     assert version.split == "PrivateTest" and len(version.metrics["confusion_matrix"]) == 7
     assert version.training_config["epochs"] == 1 and job.metrics["accuracy"] == version.accuracy
     assert set(selectors.job_images(job)) == {"metrics_confusion.png", "metrics_curves.png"}
-    assert selectors.get_active_model_version() == active_before
+    assert selectors.active_model_version() == active_before
 
 
 def test_retrain_options_reach_the_training_configuration(queued, fake_train):

@@ -61,20 +61,20 @@ def test_shipped_model_is_registered_active_and_idempotently(settings, model_dir
     assert version.accuracy == 0.61 and version.per_class_f1 == {"happy": 0.8} and "training" not in version.metrics
     assert version.training_config["epochs"] == 2
     registry.register_shipped_model()
-    assert ModelVersion.objects.count() == 1 and selectors.get_active_model_version() == version
+    assert ModelVersion.objects.count() == 1 and selectors.active_model_version() == version
 
 
 def test_shipped_model_stays_inactive_when_another_version_is_active(settings, model_dir, empty_registry):
     other = ModelVersionFactory(is_active=True)
     settings.EMOTION_MODEL_DIR = model_dir("shipped")
     assert not registry.register_shipped_model().is_active
-    assert selectors.get_active_model_version() == other
+    assert selectors.active_model_version() == other
 
 
 def test_missing_shipped_model_registers_nothing(settings, tmp_path, empty_registry):
     settings.EMOTION_MODEL_DIR = tmp_path / "not-there-yet"
     assert registry.register_shipped_model() is None
-    assert not ModelVersion.objects.exists() and selectors.get_active_model_version() is None
+    assert not ModelVersion.objects.exists() and selectors.active_model_version() is None
 
 
 def test_post_migrate_registers_the_shipped_model(settings, model_dir, empty_registry):
@@ -122,7 +122,7 @@ def test_a_version_without_model_file_is_not_activated(empty_registry):
     broken = ModelVersionFactory(artifact_dir="/nonexistent")
     with pytest.raises(ValidationError, match=r"no model\.tflite"):
         registry.activate_model_version(broken)
-    assert selectors.get_active_model_version() == current
+    assert selectors.active_model_version() == current
 
 
 def test_a_model_whose_labels_are_not_ours_is_neither_registered_nor_activated(model_dir, empty_registry):

@@ -36,7 +36,7 @@ def _as_api_error(error: DjangoValidationError) -> ValidationError:
 class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ModelVersionSerializer
     filterset_class = ModelVersionFilter
-    queryset = selectors.model_version_list()
+    queryset = selectors.model_versions()
     permission_classes = [ActionPermission]
     action_permissions = {"activate": ACTIVATE_MODEL_VERSION}
 
@@ -62,7 +62,7 @@ class TrainingJobViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
     permission_classes = [ActionPermission]
     default_permission = VIEW_JOBS
     action_permissions = {"create": QUEUE_JOBS, "cancel": CANCEL_JOBS}
-    queryset = selectors.training_job_list()
+    queryset = selectors.training_jobs()
 
     @extend_schema(summary=f"Queue a retrain or evaluate job (staff with {QUEUE_JOBS})",
                    request=TrainingJobCreateSerializer,
