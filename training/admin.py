@@ -41,7 +41,11 @@ def confusion_rows(metrics: dict) -> list[dict[str, Any]]:
 
 
 def per_class_rows(metrics: dict) -> list[dict[str, Any]]:
-    return [{"label": name, **row} for name, row in (metrics.get("per_class") or {}).items()]
+    """Per-class figures in the order of the metrics' labels (a JSON column does not keep key order)."""
+    per_class = metrics.get("per_class") or {}
+    order = [label for label in metrics.get("labels") or [] if label in per_class]
+    names = order + [name for name in per_class if name not in order]
+    return [{"label": name, **per_class[name]} for name in names]
 
 
 def pretty_json(value: Any) -> str:

@@ -69,6 +69,7 @@ def test_the_versions_list_fits_1280_px_and_a_worse_model_asks_first(browser, li
         page.click(f"input[value='Yes, activate {worse.name}']")
         page.wait_for_selector(".messagelist")
         assert "is now the active model" in page.locator(".messagelist").text_content()
+        page.screenshot(path=artifacts_dir / "admin_version_page.png", full_page=True)
     finally:
         context.close()
     assert in_thread(lambda: ModelVersion.objects.get(is_active=True).pk) == worse.pk

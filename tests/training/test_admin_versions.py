@@ -114,6 +114,9 @@ def test_the_version_page_shows_tables_no_json_wall_and_no_save(staff_client):
                 "n (faces measured)</th><td>2"):
         assert row in metrics
     assert "<th>precision</th>" in metrics and "Raw metrics (JSON)" in metrics
+    per_class = metrics.split("Per class")[1].split("Confusion matrix")[0]
+    rows = [per_class.index(f"<td>{label}</td>") for label in version.metrics["labels"]]
+    assert rows == sorted(rows)  # in the labels' order, not the JSON column's key order
     assert 'name="_save"' not in text and 'name="_continue"' not in text
     assert reverse("admin:training_modelversion_delete", args=[version.pk]) in text
 
