@@ -7,6 +7,10 @@ from fer_site.errors import API_PREFIX
 
 handler404 = "fer_site.errors.not_found"
 
+admin.site.site_header = "Moodlens administration"  # the admin pages' heading
+admin.site.site_title = "Moodlens admin"  # after each page's title in the browser tab
+admin.site.index_title = "Moodlens site administration"
+
 
 def serve_media(request, path: str):
     """Gallery images are generated locally (never committed); serve them from MEDIA_ROOT."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -10,7 +11,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
@@ -38,7 +41,28 @@ def confusion_rows(metrics: dict) -> list[dict[str, Any]]:
 
 
 def per_class_rows(metrics: dict) -> list[dict[str, Any]]:
-    return [{"label": name, **row} for name, row in (metrics.get("per_class") or {}).items()]
+    """Per-class figures in the order of the metrics' labels (a JSON column does not keep key order)."""
+    per_class = metrics.get("per_class") or {}
+    order = [label for label in metrics.get("labels") or [] if label in per_class]
+    names = order + [name for name in per_class if name not in order]
+    return [{"label": name, **per_class[name]} for name in names]
+
+
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+def key_value_rows(mapping: dict) -> list[tuple[str, str]]:
+    """A configuration as table rows: each key and its value (a list or mapping as compact JSON)."""
+    return [(str(key), json.dumps(value, default=str) if isinstance(value, list | dict) else
+             "-" if value is None else str(value)) for key, value in sorted(mapping.items())]
+
+
+def metrics_context(metrics: dict, split: str | None = None) -> dict[str, Any]:
+    """What templates/admin/training/_metrics.html shows of a version's or an evaluation's metrics;
+    `split`: where they were measured when the metrics do not say (a version records it apart)."""
+    return {"confusion_rows": confusion_rows(metrics), "per_class_rows": per_class_rows(metrics),
+            "metrics_split": metrics.get("split") or split, "metrics_json": pretty_json(metrics)}
 
 
 def _require_perm(request: HttpRequest, permission: str) -> None:
@@ -46,8 +70,17 @@ def _require_perm(request: HttpRequest, permission: str) -> None:
         raise PermissionDenied
 
 
+DATASET_HELP = ("the face data sets on this server: FER-2013 files (.npz, or Kaggle's .csv, with its Training, "
+                "PublicTest and PrivateTest splits) and folders of face images sorted into one folder per emotion")
+
+
 def dataset_choices() -> list[tuple[str, str]]:
-    return [(str(path), str(path)) for path in selectors.available_datasets()]
+    """Each data set by its name, with the folder that holds it."""
+    return [(str(path), f"{path.name} (in {path.parent})") for path in selectors.available_datasets()]
+
+
+def dataset_field(purpose: str) -> forms.ChoiceField:
+    return forms.ChoiceField(label="Data set", help_text=f"{purpose}: {DATASET_HELP}")
 
 
 def option_form_field(name: str, *, required: bool = False, **overrides) -> forms.Field:
@@ -70,8 +103,10 @@ class RetrainForm(forms.Form):
 
     architecture = option_form_field("architecture", required=True)
     epochs = option_form_field("epochs", required=True)
-    dataset = forms.ChoiceField(help_text="found in settings.TRAINING_DATA_ROOTS (.npz, .csv, image folders)")
-    name = forms.SlugField(max_length=100, required=False, help_text="the new version's name; empty: generated")
+    dataset = dataset_field("the faces to train on")
+    name = forms.SlugField(max_length=100, required=False,
+                           help_text="the job's and the new version's name (letters, digits, - and _); "
+                                     "empty: generated")
     batch_size = option_form_field("batch_size")
     limit = option_form_field("limit")
     schedule = option_form_field("schedule")
@@ -101,9 +136,10 @@ class RetrainForm(forms.Form):
 
 
 class EvaluateForm(forms.Form):
-    dataset = forms.ChoiceField(help_text="found in settings.TRAINING_DATA_ROOTS (.npz, .csv, image folders)")
+    dataset = dataset_field("the faces to measure this version on")
     split = forms.ChoiceField(choices=[(s, s) for s in SPLITS], initial="PrivateTest",
-                              help_text="ignored for data without a split column (all rows are evaluated)")
+                              help_text="the part of a FER-2013 data set to measure on (PrivateTest: faces no "
+                                        "training has seen); a data set without splits is measured whole")
     tta = forms.BooleanField(required=False, label="Test-time augmentation (average with the mirrored face)")
 
     def __init__(self, *args, **kwargs) -> None:
@@ -113,16 +149,41 @@ class EvaluateForm(forms.Form):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ("name", "architecture", "accuracy_display", "macro_f1_display", "split", "created_at",
-                    "is_active")
     list_filter = ("is_active", "architecture")
     search_fields = ("name",)
-    readonly_fields = ("name", "architecture", "artifact_dir", "created_at", "dataset", "split", "is_active",
-                       "activated_at", "training_config", "metrics")
+    # The training configuration and the metrics are shown as tables by the page's template.
+    fields = ("name", "architecture", "artifact_dir", "created_at", "dataset", "split", "is_active", "activated_at")
+    readonly_fields = fields
     actions = ("activate_selected", "evaluate_selected")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # versions come from retrain jobs and from the shipped model
+
+    def has_change_permission(self, request: HttpRequest, obj: ModelVersion | None = None) -> bool:
+        return False  # nothing on a version is edited by hand: its page is read-only (no Save)
+
+    def get_list_display(self, request: HttpRequest):
+        """The active flag early (visible at 1280 px), and where each version's figures come from,
+        marked when they are not comparable with the others'."""
+        comparison = selectors.version_comparison()
+
+        @admin.display(description="measured on")
+        def measured_on(version: ModelVersion) -> str:
+            if version.accuracy is None:
+                return "-"
+            basis = selectors.metrics_basis(version)
+            if comparison.comparable(version):
+                return str(basis)
+            return format_html('{} <span class="training-incomparable" title="not comparable with {}">'
+                               "not comparable</span>", basis, comparison.reference)
+
+        # The architecture is in the filter and on each version's page: the list must fit 1280 px.
+        return ("name", "is_active", "accuracy_display", "macro_f1_display", measured_on, "created_display")
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        comparison = selectors.version_comparison()
+        extra = {"comparison": comparison if comparison.bases > 1 else None}
+        return super().changelist_view(request, {**(extra_context or {}), **extra})
 
     def has_delete_permission(self, request: HttpRequest, obj: ModelVersion | None = None) -> bool:
         return super().has_delete_permission(request, obj) and not (obj is not None and obj.is_active)
@@ -134,6 +195,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="macro F1")
     def macro_f1_display(self, version: ModelVersion) -> str:
         return f"{version.macro_f1:.3f}" if version.macro_f1 is not None else "-"
+
+    @admin.display(description="created", ordering="created_at")
+    def created_display(self, version: ModelVersion) -> str:
+        return date_format(timezone.localtime(version.created_at), "Y-m-d H:i")
 
     def get_urls(self):
         custom = [
@@ -147,8 +212,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
         version = self.get_object(request, object_id)
-        extra = {"confusion_rows": confusion_rows(version.metrics), "per_class_rows": per_class_rows(version.metrics),
-                 "version": version} if version is not None else {}
+        extra = {**metrics_context(version.metrics, selectors.metrics_basis(version).split), "version": version,
+                 "config_rows": key_value_rows(version.training_config),
+                 "config_json": pretty_json(version.training_config)} if version is not None else {}
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 
     def has_activate_permission(self, request: HttpRequest) -> bool:
@@ -158,11 +224,16 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return request.user.has_perm(QUEUE_JOBS)
 
     @admin.action(description="Activate the selected version (select one)", permissions=["activate"])
-    def activate_selected(self, request: HttpRequest, queryset) -> None:
+    def activate_selected(self, request: HttpRequest, queryset) -> HttpResponse | None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
-            return
-        self._activate(request, queryset.get())
+            return None
+        version = queryset.get()
+        active = selectors.activation_downgrade(version)
+        if active is not None:
+            return self._confirm_activation_page(request, version, active)
+        self._activate(request, version)
+        return None
 
     @admin.action(description="Evaluate the selected version on a data set (select one)", permissions=["queue_job"])
     def evaluate_selected(self, request: HttpRequest, queryset) -> HttpResponseRedirect | None:
@@ -179,10 +250,23 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return
         self.message_user(request, f"{version.name} is now the active model; live sessions switch to it.")
 
+    def _confirm_activation_page(self, request: HttpRequest, version: ModelVersion,
+                                 active: ModelVersion) -> HttpResponse:
+        """Asks before activating a version that scores below the active one on the same split."""
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "version": version,
+                   "active": active, "basis": selectors.metrics_basis(active),
+                   "title": f"Activate {version.name}, which scores below {active.name}?"}
+        return render(request, "admin/training/modelversion/activate_confirmation.html", context)
+
     @method_decorator(require_POST)
     def activate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Activate; a version scoring below the active one is activated only once confirmed."""
         _require_perm(request, ACTIVATE_MODEL_VERSION)
-        self._activate(request, get_object_or_404(ModelVersion, pk=pk))
+        version = get_object_or_404(ModelVersion, pk=pk)
+        active = selectors.activation_downgrade(version)
+        if active is not None and not request.POST.get("confirmed"):
+            return self._confirm_activation_page(request, version, active)
+        self._activate(request, version)
         return HttpResponseRedirect(reverse("admin:training_modelversion_change", args=[pk]))
 
     def _queued_job_response(self, request: HttpRequest, job: TrainingJob) -> HttpResponse:
@@ -237,7 +321,8 @@ class TrainingJobAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     list_select_related = ("created_by", "result_version")
     actions = ("cancel_selected",)
-    fields = ("name", "kind", "state", "progress", "current_epoch", "total_epochs", "parameters", "error",
+    # The parameters and the metrics are shown as tables by the page's template.
+    fields = ("name", "kind", "state", "progress", "current_epoch", "total_epochs", "error",
               "created_by", "created_at", "started_at", "finished_at", "attempts", "worker", "source_version",
               "result_version", "output_dir")
     readonly_fields = fields
@@ -271,8 +356,9 @@ class TrainingJobAdmin(admin.ModelAdmin):
             extra = {
                 "job": job,
                 "refresh_seconds": None if job.is_finished else REFRESH_SECONDS,
-                "confusion_rows": confusion_rows(job.metrics),
-                "per_class_rows": per_class_rows(job.metrics),
+                **metrics_context(job.metrics),
+                "config_rows": key_value_rows(job.parameters),
+                "config_json": pretty_json(job.parameters),
                 "images": [reverse("admin:training_trainingjob_image", args=[job.pk, name])
                            for name in selectors.job_images(job)],
             }

@@ -50,6 +50,11 @@ class ModelVersion(models.Model):
         return self.metrics.get("macro_f1")
 
     @property
+    def n(self) -> int | None:
+        """How many faces the metrics were measured on."""
+        return self.metrics.get("n")
+
+    @property
     def per_class_f1(self) -> dict[str, float]:
         return {name: row.get("f1", 0.0) for name, row in (self.metrics.get("per_class") or {}).items()}
 
@@ -71,7 +76,8 @@ class TrainingJob(models.Model):
     FINISHED_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
 
     name = models.SlugField(
-        max_length=100, unique=True, help_text="also the artifact folder and the new version's name"
+        max_length=100, unique=True,
+        help_text="names the job and its output folder; a retrain job's new version is named after it too",
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     parameters = models.JSONField(default=dict, blank=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -23,6 +25,58 @@ def active_model_version() -> ModelVersion | None:
 
 def model_versions() -> QuerySet[ModelVersion]:
     return ModelVersion.objects.all()
+
+
+@dataclass(frozen=True)
+class MetricsBasis:
+    """What a version's figures were measured on: two accuracies compare only on the same basis
+    (18 % of 100 faces says little beside 70 % of 3,589)."""
+
+    split: str
+    n: int | None
+
+    def __str__(self) -> str:
+        size = f"n={self.n:,}" if self.n is not None else "n unknown"
+        return f"{self.split or 'all rows'}, {size}"
+
+
+def metrics_basis(version: ModelVersion) -> MetricsBasis:
+    return MetricsBasis(split=version.split or str(version.metrics.get("split") or ""), n=version.n)
+
+
+@dataclass(frozen=True)
+class VersionComparison:
+    """How the registered versions' figures compare: the basis they are read against (the active
+    version's, else the most common one) and how many different bases there are."""
+
+    reference: MetricsBasis | None
+    bases: int
+    from_active: bool
+
+    def comparable(self, version: ModelVersion) -> bool:
+        return self.reference is None or metrics_basis(version) == self.reference
+
+
+def version_comparison() -> VersionComparison:
+    versions = [version for version in model_versions().only("split", "metrics", "is_active")
+                if version.accuracy is not None]
+    counts = Counter(metrics_basis(version) for version in versions)
+    active = next((version for version in versions if version.is_active), None)
+    most_common = counts.most_common(1)[0][0] if counts else None
+    reference = metrics_basis(active) if active is not None else most_common
+    return VersionComparison(reference=reference, bases=len(counts), from_active=active is not None)
+
+
+def activation_downgrade(version: ModelVersion) -> ModelVersion | None:
+    """The active version, when `version` scores below it on the same split and size: activating
+    `version` would then lose accuracy, and the admin asks first. None otherwise (better, equal,
+    or not comparable)."""
+    active = active_model_version()
+    if active is None or active.pk == version.pk or version.accuracy is None or active.accuracy is None:
+        return None
+    if metrics_basis(version) != metrics_basis(active):
+        return None
+    return active if version.accuracy < active.accuracy else None
 
 
 def training_jobs() -> QuerySet[TrainingJob]:

@@ -88,3 +88,25 @@ def test_activation_maps_command_writes_one_grid_per_block(trained_dir, tmp_path
     call_command("activation_maps", str(face), "--out", str(tmp_path / "maps"), "--model", str(trained_dir))
     grids = sorted(p.name for p in (tmp_path / "maps").glob("*.png"))
     assert grids == ["block1_block1_relu.png", "block2_block2_relu.png"]
+
+
+@pytest.mark.parametrize("epochs", [1, 3])
+def test_history_curves_draw_markers_when_a_line_has_nothing_to_join(epochs):
+    import matplotlib.pyplot as plt
+
+    from training.core.evaluate import history_figure
+
+    history = [{"epoch": epoch, "loss": 1.5 / epoch, "val_loss": 1.6 / epoch, "accuracy": 0.2 * epoch,
+                "val_accuracy": 0.18 * epoch} for epoch in range(1, epochs + 1)]
+    figure = history_figure(history)
+    try:
+        lines = [line for ax in figure.axes for line in ax.get_lines()]
+        texts = [text.get_text() for ax in figure.axes for text in ax.texts]
+    finally:
+        plt.close(figure)
+    assert len(lines) == 4 and all(len(line.get_xdata()) == epochs for line in lines)
+    if epochs == 1:  # one point per line: a bare line would draw nothing
+        assert all(line.get_marker() == "o" for line in lines)
+        assert "validation 0.180" in texts and "training 1.500" in texts
+    else:
+        assert all(line.get_marker() in (None, "None", "") for line in lines) and texts == []

@@ -114,18 +114,24 @@ def plot_confusion_matrix(metrics: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_history(history: list[dict], path: Path) -> None:
+def history_figure(history: list[dict]):
+    """Loss and accuracy per epoch, training and validation. With fewer than two epochs a line has
+    nothing to join: each value is drawn as a marker and written beside it."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     epochs = [row["epoch"] for row in history]
+    single = len(epochs) < 2
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
-    for key, label in (("loss", "training"), ("val_loss", "validation")):
-        loss_ax.plot(epochs, [row[key] for row in history], label=label)
-    for key, label in (("accuracy", "training"), ("val_accuracy", "validation")):
-        acc_ax.plot(epochs, [row[key] for row in history], label=label)
+    for ax, keys in ((loss_ax, ("loss", "val_loss")), (acc_ax, ("accuracy", "val_accuracy"))):
+        for key, label in zip(keys, ("training", "validation"), strict=True):
+            values = [row[key] for row in history]
+            ax.plot(epochs, values, label=label, marker="o" if single else None)
+            if single:
+                for epoch, value in zip(epochs, values, strict=True):
+                    ax.annotate(f"{label} {value:.3f}", (epoch, value), textcoords="offset points", xytext=(6, 4))
     loss_ax.set_title("loss")
     acc_ax.set_title("accuracy")
     for ax in (loss_ax, acc_ax):
@@ -133,6 +139,13 @@ def plot_history(history: list[dict], path: Path) -> None:
         ax.legend()
         ax.grid(alpha=0.3)
     fig.tight_layout()
+    return fig
+
+
+def plot_history(history: list[dict], path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig = history_figure(history)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
