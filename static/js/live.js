@@ -435,7 +435,12 @@
       maintainAspectRatio: false, animation: false, parsing: false, normalized: true,
       interaction: { mode: "index", intersect: false },
       scales: {
-        x: { type: "linear", min: -CHART_SECONDS, max: 0, ticks: { callback: (value) => `${Math.round(value)} s` } },
+        // A tick every 5 s before now, labelled by how long ago (the points keep their own time).
+        x: { type: "linear", min: -CHART_SECONDS, max: 0,
+          afterBuildTicks: (axis) => {
+            axis.ticks = Array.from({ length: CHART_SECONDS / 5 + 1 }, (_, i) => ({ value: axis.max - CHART_SECONDS + 5 * i }));
+          },
+          ticks: { callback: (value, index, ticks) => `${Math.round(value - ticks[ticks.length - 1].value)} s` } },
         y: { min: 0, max: 1, ticks: { callback: (value) => `${Math.round(value * 100)}%` } },
       },
       plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } },
@@ -474,10 +479,8 @@
     state.chartTimer = null;
     state.chartDrawnAt = performance.now();
     const now = state.chartDrawnAt / 1000;
-    // Seconds before now on the axis; the points keep their own time.
     chart.options.scales.x.min = now - CHART_SECONDS;
     chart.options.scales.x.max = now;
-    chart.options.scales.x.ticks.callback = (value) => `${Math.round(value - now)} s`;
     chart.update("none");
     el.chart.dataset.points = String(chart.data.datasets[0].data.length);
   }

@@ -66,6 +66,18 @@ def two_faces_camera_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_y4m(tmp_path_factory.mktemp("camera") / "two-faces.y4m", frames, VIDEO_FPS)
 
 
+@pytest.fixture(scope="session")
+def blank_wall_then_face_camera_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bare wall for 4 s, then the astronaut's face for 3 s (the fake camera loops it)."""
+    from emotions.recognition.bench import astronaut_bgr, place_in_frame
+
+    photo = astronaut_bgr()
+    wall = place_in_frame(photo, VIDEO_SIZE[0], 0, frame_size=VIDEO_SIZE)  # placed past the right edge: no face
+    face = place_in_frame(photo, 110, 30, frame_size=VIDEO_SIZE)
+    frames = [wall] * (4 * VIDEO_FPS) + [face] * (3 * VIDEO_FPS)
+    return write_y4m(tmp_path_factory.mktemp("camera") / "wall-then-face.y4m", frames, VIDEO_FPS)
+
+
 @pytest.fixture
 def camera_video(fake_camera_video: Path) -> Path:
     """What the fake camera plays: one face; a test module overrides this fixture for others."""
