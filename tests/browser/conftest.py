@@ -24,7 +24,7 @@ live_url = live_server.live_url
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--no-first-run", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    "--no-first-run", "--use-fake-ui-for-media-stream",
 ]
 VIDEO_SIZE = (640, 480)
 VIDEO_FRAMES = 36
@@ -84,6 +84,12 @@ def camera_video(fake_camera_video: Path) -> Path:
     return fake_camera_video
 
 
+@pytest.fixture
+def fake_camera_flags(camera_video: Path) -> list[str]:
+    """Chromium's fake camera: one, playing `camera_video`; a test module overrides this for others."""
+    return ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera_video}"]
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     if not Path(CHROMIUM).is_file() and shutil.which(CHROMIUM) is None:
@@ -92,8 +98,8 @@ def chromium_path() -> str:
 
 
 @pytest.fixture
-def browser(chromium_path: str, camera_video: Path, live_url: str) -> Iterator:
-    """Headless Chromium whose camera plays `camera_video`.
+def browser(chromium_path: str, fake_camera_flags: list[str], live_url: str) -> Iterator:
+    """Headless Chromium whose camera plays `camera_video` (as `fake_camera_flags` say).
 
     Function-scoped and set up after the database: while Playwright's sync API runs, the main
     thread counts as async for Django, so ORM calls in the test go through `in_thread`.
@@ -103,7 +109,7 @@ def browser(chromium_path: str, camera_video: Path, live_url: str) -> Iterator:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path, headless=True,
-            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={camera_video}"],
+            args=[*CHROMIUM_FLAGS, *fake_camera_flags],
         )
         yield browser
         browser.close()
