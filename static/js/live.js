@@ -525,10 +525,12 @@
     }
   }
 
-  el.mirror.checked = localStorage.getItem(MIRROR_KEY) !== "false";
+  // Storage may be refused (privacy settings): the toggle then lasts for the page only.
+  const remembered = (use) => { try { return use(); } catch (error) { return null; } };
+  el.mirror.checked = remembered(() => localStorage.getItem(MIRROR_KEY)) !== "false";
   applyMirror();
   el.mirror.addEventListener("change", () => {
-    localStorage.setItem(MIRROR_KEY, String(mirrored()));
+    remembered(() => localStorage.setItem(MIRROR_KEY, String(mirrored())));
     applyMirror();
     drawOverlay(state.lastFaces);
   });
