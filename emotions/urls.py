@@ -5,6 +5,7 @@ from emotions import video_pages, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("privacy/", views.privacy, name="privacy"),
+    path("model/", views.model_page, name="model"),
     path("emotions/<str:emotion>/", views.gallery, name="gallery"),
 ]
 urlpatterns += [

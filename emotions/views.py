@@ -11,6 +11,7 @@ from emotions.clock import clock
 from emotions.filters import HistoryFilter
 from emotions.forms import SessionNoteForm
 from emotions.galleries import gallery_images
+from emotions.model_card import model_card
 from emotions.models import CaptureSession
 from training.core.labels import EMOTIONS
 
@@ -35,8 +36,13 @@ def gallery(request: HttpRequest, emotion: str) -> HttpResponse:
 @login_required
 def live(request: HttpRequest) -> HttpResponse:
     return render(request, "emotions/live.html", {
-        "emotions": EMOTIONS, "max_frame_bytes": settings.MAX_FRAME_BYTES,
+        "emotions": EMOTIONS, "max_frame_bytes": settings.MAX_FRAME_BYTES, "card": model_card(),
     })
+
+
+def model_page(request: HttpRequest) -> HttpResponse:
+    """The model card: what the model in use is, its figures (from its metrics files) and its limits."""
+    return render(request, "emotions/model.html", {"card": model_card(), "emotions": EMOTIONS})
 
 
 @login_required

@@ -14,6 +14,9 @@
   const MAX_FPS = Number(root.dataset.maxFps) || 15;
   const FRAME_TIMEOUT_MS = 5000; // a frame unanswered this long no longer counts as in flight
   const STOP_TIMEOUT_MS = 10000;
+  const NO_FACE_HINT_MS = 2000; // answers without a face this long while streaming show the hint
+  const CHART_UPDATE_MS = 250; // the rolling chart redraws at most this often
+  const MIRROR_KEY = "moodlens.live.mirror"; // localStorage: "false" when the person turned mirroring off
   const MODEL_UNAVAILABLE = 4503; // close code sent by the server
   // Close codes after which reconnecting would only be refused again (emotions/consumers.py).
   const FINAL_CLOSES = {
@@ -29,7 +32,8 @@
     start: $("start"), stop: $("stop"), status: $("status"), stage: $("stage"), video: $("video"),
     overlay: $("overlay"), capture: $("capture"), fps: $("fps"), latency: $("latency"),
     serverMs: $("server-ms"), model: $("model"), session: $("session"), faces: $("faces"), bars: $("bars"),
-    panelTitle: $("panel-face"),
+    panelTitle: $("panel-face"), mirror: $("mirror"), camera: $("camera"), cameraChoice: $("camera-choice"),
+    noFace: $("no-face-hint"), chart: $("recent-chart"), chartFace: $("recent-face"),
   };
   const emotions = [...el.bars.querySelectorAll("li")].map((li) => li.dataset.emotion);
   const rootStyle = getComputedStyle(document.documentElement);
@@ -41,7 +45,7 @@
     running: false, stopping: false, camera: null, socket: null, sessionId: null, sessionActive: false,
     nextFrame: 0, inFlight: new Map(), encoding: false, lastSent: 0, timer: null, watchdog: null,
     reconnects: 0, reconnectTimer: null, stopTimer: null, resultTimes: [], latencies: [], width: 0, height: 0,
-    panelTrack: null,
+    panelTrack: null, lastFaces: [], deviceId: null, lastFaceAt: 0, chartTrack: null, chartDrawnAt: 0, chartTimer: null,
   };
 
   const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
@@ -69,9 +73,7 @@
     el.start.disabled = true;
     setStatus("starting", "Asking for the camera…");
     try {
-      state.camera = await navigator.mediaDevices.getUserMedia({
-        video: { width: { ideal: MAX_WIDTH }, height: { ideal: MAX_HEIGHT } }, audio: false,
-      });
+      state.camera = await openCamera();
     } catch (error) {
       el.start.disabled = false;
       const name = (error && error.name) || String(error);
@@ -84,6 +86,27 @@
       }
       return;
     }
+    await showCamera();
+    listCameras();
+    el.stage.classList.add("active");
+    state.running = true;
+    state.stopping = false;
+    state.reconnects = 0;
+    state.sessionId = null; // a new session; a reconnect while running resumes it
+    state.lastFaceAt = performance.now();
+    clearChart();
+    el.stop.disabled = false;
+    state.watchdog = setInterval(pump, 1000);
+    connect();
+  }
+
+  function openCamera() {
+    const video = { width: { ideal: MAX_WIDTH }, height: { ideal: MAX_HEIGHT } };
+    if (state.deviceId) video.deviceId = { exact: state.deviceId };
+    return navigator.mediaDevices.getUserMedia({ video, audio: false });
+  }
+
+  async function showCamera() {
     el.video.srcObject = state.camera;
     await el.video.play().catch(() => {});
     await new Promise((resolve) => {
@@ -91,14 +114,56 @@
       else el.video.addEventListener("loadedmetadata", resolve, { once: true });
     });
     sizeCanvases();
-    el.stage.classList.add("active");
-    state.running = true;
-    state.stopping = false;
-    state.reconnects = 0;
-    state.sessionId = null; // a new session; a reconnect while running resumes it
-    el.stop.disabled = false;
-    state.watchdog = setInterval(pump, 1000);
-    connect();
+    const track = state.camera.getVideoTracks()[0];
+    const settings = track && track.getSettings ? track.getSettings() : {};
+    if (settings.deviceId) state.deviceId = settings.deviceId;
+  }
+
+  // The camera choice: filled once the camera is allowed (devices have no labels before), shown
+  // only when there are several.
+  async function listCameras() {
+    if (!navigator.mediaDevices.enumerateDevices) return;
+    const devices = await navigator.mediaDevices.enumerateDevices().catch(() => []);
+    const cameras = devices.filter((device) => device.kind === "videoinput" && device.deviceId);
+    el.camera.replaceChildren(...cameras.map((camera, index) => {
+      const option = document.createElement("option");
+      option.value = camera.deviceId;
+      option.textContent = camera.label || `Camera ${index + 1}`;
+      option.selected = camera.deviceId === state.deviceId;
+      return option;
+    }));
+    el.cameraChoice.hidden = cameras.length < 2;
+    el.cameraChoice.dataset.cameras = String(cameras.length);
+  }
+
+  // Another camera while streaming: its stream replaces the old one; the session goes on.
+  async function switchCamera() {
+    state.deviceId = el.camera.value;
+    if (!state.running) return;
+    const previous = state.camera;
+    try {
+      state.camera = await openCamera();
+    } catch (error) {
+      setStatus("warning", `That camera could not be started (${(error && error.name) || error}); keeping the one in use.`);
+      return;
+    }
+    if (previous) previous.getTracks().forEach((track) => track.stop());
+    if (!state.running) { // stopped while the new camera was opening
+      state.camera.getTracks().forEach((track) => track.stop());
+      state.camera = null;
+      return;
+    }
+    await showCamera();
+  }
+
+  // --- mirror ---------------------------------------------------------------------------------
+
+  // A selfie view: the video is flipped by CSS, the overlay's boxes by drawOverlay (not its text).
+  const mirrored = () => el.mirror.checked;
+
+  function applyMirror() {
+    el.stage.classList.toggle("mirrored", mirrored());
+    el.stage.dataset.mirrored = String(mirrored());
   }
 
   function sizeCanvases() {
@@ -119,6 +184,7 @@
     el.stage.classList.remove("active");
     clearInterval(state.watchdog);
     showResult({ ms: null, faces: [] }); // no stale box or numbers over "Camera off"
+    el.noFace.hidden = true;
   }
 
   // --- connection -----------------------------------------------------------------------------
@@ -194,6 +260,8 @@
         recordLatency(answered(message.frame));
         if (!state.running) break; // answers to frames sent before Stop: the camera is off, draw nothing
         showResult(message);
+        showNoFaceHint(message.faces || []);
+        addToChart(message);
         if (el.status.dataset.state !== "running") setStatus("running", "Live: recognising faces.");
         pump();
         break;
@@ -290,6 +358,7 @@
   function showResult(message) {
     el.serverMs.textContent = message.ms === null ? "–" : `${message.ms} ms`;
     const faces = message.faces || [];
+    state.lastFaces = faces;
     drawOverlay(faces);
     const byTrack = [...faces].sort((a, b) => a.track - b.track);
     el.faces.replaceChildren(...byTrack.map((face) => {
@@ -299,6 +368,7 @@
       item.dataset.emotion = face.emotion;
       item.dataset.confidence = confidence.toFixed(3);
       item.dataset.box = face.box.join(",");
+      item.dataset.overlayBox = overlayBox(face.box).join(",");
       item.textContent = `${faceName(face)}: ${capitalise(face.emotion)} ${Math.round(confidence * 100)}% — ${face.box[2]}×${face.box[3]} px at (${face.box[0]}, ${face.box[1]})`;
       return item;
     }));
@@ -312,6 +382,11 @@
     }
   }
 
+  // Where a face's box lies on the overlay: as found, or flipped left-right over a mirrored video.
+  function overlayBox([x, y, w, h]) {
+    return mirrored() ? [el.overlay.width - x - w, y, w, h] : [x, y, w, h];
+  }
+
   function drawOverlay(faces) {
     const context = overlayContext;
     context.clearRect(0, 0, el.overlay.width, el.overlay.height);
@@ -319,7 +394,7 @@
     context.font = `600 ${fontSize}px system-ui, sans-serif`;
     context.textBaseline = "top";
     for (const face of faces) {
-      const [x, y, w, h] = face.box;
+      const [x, y, w, h] = overlayBox(face.box);
       const colour = colours[face.emotion] || "#3656d8";
       context.lineWidth = 3;
       context.strokeStyle = colour;
@@ -333,6 +408,81 @@
       context.fillStyle = face.emotion === "happy" ? "#222" : "#fff";
       context.fillText(label, x + 4, labelY + 4);
     }
+  }
+
+  // --- no face hint ---------------------------------------------------------------------------
+
+  function showNoFaceHint(faces) {
+    const now = performance.now();
+    if (faces.length) state.lastFaceAt = now;
+    el.noFace.hidden = !state.running || now - state.lastFaceAt < NO_FACE_HINT_MS;
+  }
+
+  // --- rolling chart --------------------------------------------------------------------------
+
+  // The shown face's probabilities over the last CHART_SECONDS: points are added with each answer,
+  // the chart redrawn at most every CHART_UPDATE_MS, without animation.
+  const CHART_SECONDS = Number(el.chart.dataset.seconds) || 30;
+  const chart = typeof Chart === "undefined" ? null : new Chart(el.chart, {
+    type: "line",
+    data: {
+      datasets: emotions.map((emotion) => ({
+        label: capitalise(emotion), data: [], borderColor: colours[emotion], backgroundColor: colours[emotion],
+        borderWidth: 2, pointRadius: 0, tension: 0.2,
+      })),
+    },
+    options: {
+      maintainAspectRatio: false, animation: false, parsing: false, normalized: true,
+      interaction: { mode: "index", intersect: false },
+      scales: {
+        // A tick every 5 s before now, labelled by how long ago (the points keep their own time).
+        x: { type: "linear", min: -CHART_SECONDS, max: 0,
+          afterBuildTicks: (axis) => {
+            axis.ticks = Array.from({ length: CHART_SECONDS / 5 + 1 }, (_, i) => ({ value: axis.max - CHART_SECONDS + 5 * i }));
+          },
+          ticks: { callback: (value, index, ticks) => `${Math.round(value - ticks[ticks.length - 1].value)} s` } },
+        y: { min: 0, max: 1, ticks: { callback: (value) => `${Math.round(value * 100)}%` } },
+      },
+      plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } },
+        tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${Math.round(item.parsed.y * 100)}%` } } },
+    },
+  });
+
+  function clearChart() {
+    state.chartTrack = null;
+    el.chartFace.textContent = "no face yet";
+    if (!chart) return;
+    chart.data.datasets.forEach((dataset) => { dataset.data = []; });
+    drawChart();
+  }
+
+  function addToChart(message) {
+    if (!chart) return;
+    const now = performance.now() / 1000;
+    const shown = (message.faces || []).find((face) => face.track === state.panelTrack);
+    if (shown && shown.track !== state.chartTrack) { // another face: its own history, not the last one's
+      clearChart();
+      state.chartTrack = shown.track;
+      el.chartFace.textContent = faceName(shown);
+    }
+    chart.data.datasets.forEach((dataset, index) => {
+      if (shown) dataset.data.push({ x: now, y: shown.scores[emotions[index]] });
+      while (dataset.data.length && dataset.data[0].x < now - CHART_SECONDS) dataset.data.shift();
+    });
+    if (!state.chartTimer) {
+      state.chartTimer = setTimeout(drawChart, Math.max(0, state.chartDrawnAt + CHART_UPDATE_MS - performance.now()));
+    }
+  }
+
+  function drawChart() {
+    clearTimeout(state.chartTimer);
+    state.chartTimer = null;
+    state.chartDrawnAt = performance.now();
+    const now = state.chartDrawnAt / 1000;
+    chart.options.scales.x.min = now - CHART_SECONDS;
+    chart.options.scales.x.max = now;
+    chart.update("none");
+    el.chart.dataset.points = String(chart.data.datasets[0].data.length);
   }
 
   // --- stop -----------------------------------------------------------------------------------
@@ -375,6 +525,16 @@
     }
   }
 
+  // Storage may be refused (privacy settings): the toggle then lasts for the page only.
+  const remembered = (use) => { try { return use(); } catch (error) { return null; } };
+  el.mirror.checked = remembered(() => localStorage.getItem(MIRROR_KEY)) !== "false";
+  applyMirror();
+  el.mirror.addEventListener("change", () => {
+    remembered(() => localStorage.setItem(MIRROR_KEY, String(mirrored())));
+    applyMirror();
+    drawOverlay(state.lastFaces);
+  });
+  el.camera.addEventListener("change", switchCamera);
   el.start.addEventListener("click", start);
   el.stop.addEventListener("click", stop);
   window.addEventListener("pagehide", () => {

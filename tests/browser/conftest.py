@@ -24,7 +24,7 @@ live_url = live_server.live_url
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--no-first-run", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    "--no-first-run", "--use-fake-ui-for-media-stream",
 ]
 VIDEO_SIZE = (640, 480)
 VIDEO_FRAMES = 36
@@ -66,10 +66,28 @@ def two_faces_camera_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_y4m(tmp_path_factory.mktemp("camera") / "two-faces.y4m", frames, VIDEO_FPS)
 
 
+@pytest.fixture(scope="session")
+def blank_wall_then_face_camera_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bare wall for 4 s, then the astronaut's face for 3 s (the fake camera loops it)."""
+    from emotions.recognition.bench import astronaut_bgr, place_in_frame
+
+    photo = astronaut_bgr()
+    wall = place_in_frame(photo, VIDEO_SIZE[0], 0, frame_size=VIDEO_SIZE)  # placed past the right edge: no face
+    face = place_in_frame(photo, 110, 30, frame_size=VIDEO_SIZE)
+    frames = [wall] * (4 * VIDEO_FPS) + [face] * (3 * VIDEO_FPS)
+    return write_y4m(tmp_path_factory.mktemp("camera") / "wall-then-face.y4m", frames, VIDEO_FPS)
+
+
 @pytest.fixture
 def camera_video(fake_camera_video: Path) -> Path:
     """What the fake camera plays: one face; a test module overrides this fixture for others."""
     return fake_camera_video
+
+
+@pytest.fixture
+def fake_camera_flags(camera_video: Path) -> list[str]:
+    """Chromium's fake camera: one, playing `camera_video`; a test module overrides this for others."""
+    return ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera_video}"]
 
 
 @pytest.fixture(scope="session")
@@ -80,8 +98,8 @@ def chromium_path() -> str:
 
 
 @pytest.fixture
-def browser(chromium_path: str, camera_video: Path, live_url: str) -> Iterator:
-    """Headless Chromium whose camera plays `camera_video`.
+def browser(chromium_path: str, fake_camera_flags: list[str], live_url: str) -> Iterator:
+    """Headless Chromium whose camera plays `camera_video` (as `fake_camera_flags` say).
 
     Function-scoped and set up after the database: while Playwright's sync API runs, the main
     thread counts as async for Django, so ORM calls in the test go through `in_thread`.
@@ -91,7 +109,7 @@ def browser(chromium_path: str, camera_video: Path, live_url: str) -> Iterator:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path, headless=True,
-            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-video-capture={camera_video}"],
+            args=[*CHROMIUM_FLAGS, *fake_camera_flags],
         )
         yield browser
         browser.close()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from tests.browser.conftest import in_thread
 from tests.factories import CaptureSessionFactory, DetectionFactory, UserFactory
 
-ANONYMOUS_PAGES = ["/", "/accounts/login/", "/accounts/signup/", "/emotions/happy/", "/privacy/"]
+ANONYMOUS_PAGES = ["/", "/accounts/login/", "/accounts/signup/", "/emotions/happy/", "/privacy/", "/model/"]
 SIGNED_IN_PAGES = ["/", "/live/", "/history/", "/history/{session}/", "/history/{session}/delete/", "/videos/",
-                   "/accounts/profile/", "/accounts/password_change/", "/emotions/happy/", "/privacy/"]
+                   "/accounts/profile/", "/accounts/password_change/", "/emotions/happy/", "/privacy/",
+                   "/model/"]
 
 
 def user_with_a_session(username: str) -> int:

@@ -75,7 +75,7 @@ def test_chart_canvases_are_labelled_images(user_client, session):
     pages = [user_client.get(reverse(name, args=args)).content.decode()
              for name, args in (("history", []), ("history-detail", [session.pk]), ("live", []))]
     canvases = [tag for html in pages for tag in re.findall(r"<canvas[^>]*>", html) if "hidden" not in tag]
-    assert len(canvases) == 4
+    assert len(canvases) == 5  # daily; a timeline and the distribution; the live overlay and its rolling chart
     for tag in canvases:
         assert 'role="img"' in tag and re.search(r'aria-label="[^"]+"', tag), tag
 
