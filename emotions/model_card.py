@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emotions.active_model import current_model_dir
+from emotions import active_model
 from training.core.labels import EMOTIONS
 
 logger = logging.getLogger(__name__)
@@ -98,8 +98,11 @@ def evaluation_from(metrics: dict[str, Any]) -> Evaluation | None:
 
 
 def model_card(model_dir: Path | None = None) -> ModelCard:
-    """The figures of the model in `model_dir` (default: the one this process classifies with)."""
-    model_dir = Path(model_dir) if model_dir is not None else current_model_dir()
+    """The figures of the model in `model_dir` (default: the registry's active model, which every
+    process classifies with; the one in use here when the registry cannot be read)."""
+    if model_dir is None:
+        model_dir = active_model.registry_model_dir() or active_model.current_model_dir()
+    model_dir = Path(model_dir)
     metrics = _read_metrics(model_dir / METRICS_FILE)
     training = metrics.get("training")
     return ModelCard(
