@@ -14,6 +14,7 @@ from training.core import trainer
 from training.core.trainer import EpochReport, TrainingCancelled
 from training.models import ModelVersion, TrainingJob
 from training.services import execution, jobs, registry
+from training.services.job_rows import AttemptSuperseded, finish_job
 
 pytestmark = pytest.mark.django_db
 
@@ -414,3 +415,27 @@ def test_a_lost_job_no_worker_takes_is_failed_after_a_few_requeues(queued, setti
     job.refresh_from_db()
     assert job.state == "FAILED" and "no worker took the job" in job.error
     assert job.dispatch - job.attempts == jobs.MAX_UNTAKEN_REQUEUES
+
+
+def test_an_attempt_whose_job_was_taken_over_writes_nothing(db):
+    """A worker thought lost (no heartbeat) may still be running: once another worker has taken
+    the job over (attempt 2) or it was ended, the old attempt's epoch reports and its end are refused."""
+    job = TrainingJobFactory(state=TrainingJob.State.RUNNING, attempts=2, current_epoch=3)
+    report = EpochReport(epoch=4, epochs=10, loss=1.0, accuracy=0.5, val_loss=1.1, val_accuracy=0.4,
+                         learning_rate=1e-3, seconds=1.0, best_val_accuracy=0.4)
+    with pytest.raises(AttemptSuperseded):
+        execution.epoch_progress_reporter(job.pk, attempt=1)(report)
+    with pytest.raises(AttemptSuperseded):
+        finish_job(job.pk, TrainingJob.State.SUCCEEDED, attempt=1)
+    job.refresh_from_db()
+    assert (job.state, job.current_epoch) == (TrainingJob.State.RUNNING, 3)
+
+    execution.epoch_progress_reporter(job.pk, attempt=2)(report)  # the owner writes
+    job.refresh_from_db()
+    assert job.current_epoch == 4
+
+    finish_job(job.pk, TrainingJob.State.CANCELLED)  # e.g. cancelled while its worker was gone
+    with pytest.raises(AttemptSuperseded):
+        execution.epoch_progress_reporter(job.pk, attempt=2)(report)
+    job.refresh_from_db()
+    assert job.state == TrainingJob.State.CANCELLED

@@ -16,7 +16,7 @@ from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 
 from training.models import TrainingJob
-from training.services.job_rows import finish_job, heartbeat_timeout, update_job, with_log_line
+from training.services.job_rows import AttemptSuperseded, finish_job, heartbeat_timeout, update_job, with_log_line
 from training.services.jobs import TRAIN_OPTIONS
 from training.services.registry import register_model_version
 
@@ -119,16 +119,23 @@ def run_job(job_id: int, *, dispatch: int, worker: str = "") -> TrainingJob | No
     job, resume = claim_job(job_id, dispatch, worker)
     if job is None:
         return None
+    attempt = job.attempts
     try:
-        with Heartbeat(job.pk, job.attempts):
-            if job.kind == TrainingJob.Kind.RETRAIN:
-                return _run_retrain(job, resume=resume)
-            return _run_evaluate(job)
-    except TrainingCancelled:
-        return finish_job(job.pk, TrainingJob.State.CANCELLED, line="cancelled")
-    except Exception as exc:  # the job failed, not the worker: record why and leave the registry alone
-        logger.exception("Training job %s failed", job.name)
-        return finish_job(job.pk, TrainingJob.State.FAILED, error=job_error_message(exc))
+        try:
+            with Heartbeat(job.pk, attempt):
+                if job.kind == TrainingJob.Kind.RETRAIN:
+                    return _run_retrain(job, attempt=attempt, resume=resume)
+                return _run_evaluate(job, attempt=attempt)
+        except TrainingCancelled:
+            return finish_job(job.pk, TrainingJob.State.CANCELLED, line="cancelled", attempt=attempt)
+        except AttemptSuperseded:
+            raise
+        except Exception as exc:  # the job failed, not the worker: record why and leave the registry alone
+            logger.exception("Training job %s failed", job.name)
+            return finish_job(job.pk, TrainingJob.State.FAILED, error=job_error_message(exc), attempt=attempt)
+    except AttemptSuperseded as superseded:  # another worker owns the job now: leave its row alone
+        logger.warning("Training job %s: %s; this worker stops without writing", job.name, superseded)
+        return None
 
 
 def job_error_message(exc: Exception) -> str:
@@ -140,13 +147,15 @@ def job_error_message(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def epoch_progress_reporter(job_id: int) -> Callable:
-    """Write each finished epoch to the job row; raise TrainingCancelled when a cancel was requested."""
+def epoch_progress_reporter(job_id: int, *, attempt: int | None = None) -> Callable:
+    """Write each finished epoch to the job row; raise TrainingCancelled when a cancel was requested,
+    and `AttemptSuperseded` when the job is no longer `attempt`'s (the training then stops)."""
     from training.core.trainer import EpochReport, TrainingCancelled
 
     def on_epoch(report: EpochReport) -> None:
         job = update_job(
             job_id,
+            attempt=attempt,
             current_epoch=report.epoch,
             progress=min(95, round(95 * report.epoch / max(report.epochs, 1))),
             line=(f"epoch {report.epoch}/{report.epochs}: loss {report.loss:.4f} acc {report.accuracy:.4f} "
@@ -158,7 +167,7 @@ def epoch_progress_reporter(job_id: int) -> Callable:
     return on_epoch
 
 
-def _run_retrain(job: TrainingJob, *, resume: bool) -> TrainingJob:
+def _run_retrain(job: TrainingJob, *, attempt: int, resume: bool) -> TrainingJob:
     from training.core.trainer import TrainConfig, train
 
     parameters = dict(job.parameters)
@@ -168,14 +177,15 @@ def _run_retrain(job: TrainingJob, *, resume: bool) -> TrainingJob:
         epochs=int(parameters["epochs"]), init_from=parameters.get("init_from"),
         soft_labels=parameters.get("soft_labels"), command=f"training job {job.name}", **options,
     )
-    train(config, resume=resume, on_epoch=epoch_progress_reporter(job.pk), verbose=0)
+    train(config, resume=resume, on_epoch=epoch_progress_reporter(job.pk, attempt=attempt), verbose=0)
+    update_job(job.pk, attempt=attempt, line="training finished; registering the new version")  # still ours?
     version = register_model_version(name=job.name, artifact_dir=job.output_dir)
     accuracy = f" (accuracy {version.accuracy:.4f})" if version.accuracy else ""
     return finish_job(job.pk, TrainingJob.State.SUCCEEDED, progress=100, result_version=version,
-                      metrics=version.metrics, line=f"registered version {version.name}{accuracy}")
+                      metrics=version.metrics, line=f"registered version {version.name}{accuracy}", attempt=attempt)
 
 
-def _run_evaluate(job: TrainingJob) -> TrainingJob:
+def _run_evaluate(job: TrainingJob, *, attempt: int) -> TrainingJob:
     from training.core.data import load_dataset
     from training.core.evaluate import evaluate_split, write_evaluation
 
@@ -184,14 +194,15 @@ def _run_evaluate(job: TrainingJob) -> TrainingJob:
         raise ValueError("the version to evaluate has been deleted")
     parameters = job.parameters
     dataset = load_dataset(parameters["data"])
-    update_job(job.pk, progress=20, line=f"loaded {len(dataset)} images from {parameters['data']}")
+    update_job(job.pk, progress=20, line=f"loaded {len(dataset)} images from {parameters['data']}", attempt=attempt)
     metrics = evaluate_split(version.artifact_dir, dataset, parameters.get("split"), data_path=parameters["data"],
                              tta=bool(parameters.get("tta")))
     out = Path(job.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_evaluation(version.artifact_dir, metrics, json_path=out / "metrics.json", command=f"training job {job.name}")
     if TrainingJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
-        return finish_job(job.pk, TrainingJob.State.CANCELLED, line="cancelled (the evaluation had finished)")
+        return finish_job(job.pk, TrainingJob.State.CANCELLED, line="cancelled (the evaluation had finished)",
+                          attempt=attempt)
     split = metrics.get("split") or "all rows"
     return finish_job(job.pk, TrainingJob.State.SUCCEEDED, progress=100, metrics=metrics,
-                      line=f"{version.name} on {split}: accuracy {metrics['accuracy']:.4f}")
+                      line=f"{version.name} on {split}: accuracy {metrics['accuracy']:.4f}", attempt=attempt)

@@ -22,10 +22,22 @@ def with_log_line(log: str, line: str) -> str:
     return "\n".join([*log.splitlines(), stamped][-LOG_TAIL_LINES:])
 
 
-def update_job(job_id: int, *, line: str = "", **fields: Any) -> TrainingJob:
-    """Set `fields` on the job (and its heartbeat, unless given), append `line` to its log."""
+class AttemptSuperseded(Exception):
+    """The job is no longer this attempt's: another worker took it over after this one was thought
+    lost, or it was ended meanwhile (cancelled, failed). The attempt must stop without writing."""
+
+
+def update_job(job_id: int, *, line: str = "", attempt: int | None = None, **fields: Any) -> TrainingJob:
+    """Set `fields` on the job (and its heartbeat, unless given), append `line` to its log.
+
+    With `attempt` (a worker writing about the run it claimed), the write happens only while the job
+    is still RUNNING on that attempt; otherwise `AttemptSuperseded` is raised and nothing is written.
+    """
     with transaction.atomic():
         job = TrainingJob.objects.select_for_update().get(pk=job_id)
+        if attempt is not None and (job.attempts != attempt or job.state != TrainingJob.State.RUNNING):
+            raise AttemptSuperseded(f"job {job.name} is {job.state.lower()} on attempt {job.attempts}, "
+                                    f"no longer attempt {attempt}'s")
         fields.setdefault("heartbeat_at", timezone.now())
         for key, value in fields.items():
             setattr(job, key, value)
