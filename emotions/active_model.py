@@ -21,6 +21,7 @@ the model they started with.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from pathlib import Path
@@ -49,8 +50,9 @@ logger = logging.getLogger(__name__)
 
 MODEL_FILE = "model.tflite"
 # An ensemble's live variant: its networks without the mirror view (half the cost per face). Live
-# sessions classify with it when the artifact directory has one: their answers are averaged over
-# frames, which does what the mirror view does for a single image. See models/README.md.
+# sessions classify with it when the artifact directory has one (named in its config.json's
+# "live_variant"): their answers are averaged over frames, which does what the mirror view does
+# for a single image. See models/README.md.
 LIVE_MODEL_FILE = "model_live.tflite"
 DETECTORS = ("haar", "yunet")
 _SETTINGS_READ = {
@@ -93,9 +95,22 @@ def build_classifier(model_dir: str | Path, file_name: str = MODEL_FILE) -> Emot
     return EmotionClassifier(Path(model_dir) / file_name, num_threads=threads)
 
 
+def has_live_variant(model_dir: str | Path) -> bool:
+    """Whether the directory's `config.json` names its live variant and the file is there: a
+    `model_live.tflite` left over from another model (a directory overwritten by a new model) is
+    not used."""
+    try:
+        config = json.loads((Path(model_dir) / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    variant = config.get("live_variant") if isinstance(config, dict) else None
+    return (isinstance(variant, dict) and variant.get("file") == LIVE_MODEL_FILE
+            and (Path(model_dir) / LIVE_MODEL_FILE).is_file())
+
+
 def build_live_classifier(model_dir: str | Path) -> EmotionClassifier | None:
     """The classifier of the directory's live variant, or None if it has none."""
-    if not (Path(model_dir) / LIVE_MODEL_FILE).is_file():
+    if not has_live_variant(model_dir):
         return None
     return build_classifier(model_dir, LIVE_MODEL_FILE)
 
@@ -207,18 +222,22 @@ def switch_model(model_dir: str | Path) -> bool:
     The new model is loaded outside the pipeline's lock, so frames keep flowing meanwhile, and a
     model that fails to load leaves the current one in place.
     """
-    global _pipeline, _model_dir
-    model_dir = Path(model_dir)
     with _switch_lock:
-        if same_dir(current_model_dir(), model_dir) and _pipeline is not None:
-            return False
-        loaded = build_pipeline(model_dir)
-        with _lock:
-            if _pipeline is None:
-                _pipeline = loaded
-            else:
-                _pipeline.swap_classifier(loaded.classifier, live_classifier=loaded.live_classifier)
-            _model_dir = model_dir
+        return _switch_holding_lock(Path(model_dir))
+
+
+def _switch_holding_lock(model_dir: Path) -> bool:
+    """`switch_model`'s work; the caller holds `_switch_lock`."""
+    global _pipeline, _model_dir
+    if _pipeline is not None and same_dir(current_model_dir(), model_dir):
+        return False
+    loaded = build_pipeline(model_dir)
+    with _lock:
+        if _pipeline is None:
+            _pipeline = loaded
+        else:
+            _pipeline.swap_classifier(loaded.classifier, live_classifier=loaded.live_classifier)
+        _model_dir = model_dir
     return True
 
 
@@ -230,13 +249,16 @@ def follow_registry() -> None:
     """
     if _pipeline is None:  # the first get_pipeline() reads the registry anyway
         return
-    wanted = registry_model_dir()
-    if wanted is None:
-        return
-    try:
-        switch_model(wanted)
-    except Exception:  # keep classifying with the model we have
-        logger.exception("could not switch to the active model %s", wanted)
+    # Read and switch under the switch lock: a reader that saw the registry just before an
+    # activation committed cannot switch back after the activation's own switch has run.
+    with _switch_lock:
+        wanted = registry_model_dir()
+        if wanted is None:
+            return
+        try:
+            _switch_holding_lock(wanted)
+        except Exception:  # keep classifying with the model we have
+            logger.exception("could not switch to the active model %s", wanted)
 
 
 def current_model_label() -> str:

@@ -24,10 +24,12 @@ logger = logging.getLogger(__name__)
 def _delete_sessions(sessions: QuerySet[CaptureSession]) -> int:
     """Delete `sessions` with their detections and video files; returns how many sessions."""
     with transaction.atomic():
-        doomed = list(sessions.select_for_update().values_list("pk", flat=True))
-        for session in CaptureSession.objects.filter(pk__in=doomed, kind=CaptureSession.Kind.VIDEO):
-            delete_file_of(session=session)
+        # Rows locked in id order, as the detection writer locks them, so the two cannot deadlock.
+        doomed = list(sessions.select_for_update().order_by("pk").values_list("pk", flat=True))
+        videos = list(CaptureSession.objects.filter(pk__in=doomed, kind=CaptureSession.Kind.VIDEO))
         CaptureSession.objects.filter(pk__in=doomed).delete()
+        # The files go once the rows are gone for good: a rolled-back delete keeps both.
+        transaction.on_commit(lambda: [delete_file_of(session=session) for session in videos])
     return len(doomed)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,9 +81,12 @@ def evaluation_from(metrics: dict[str, Any]) -> Evaluation | None:
     """The figures of a metrics file's JSON, or None if it holds no evaluation."""
     try:
         per_class = metrics.get("per_class") or {}
+        accuracy, n = float(metrics["accuracy"]), int(metrics["n"])
+        if not (math.isfinite(accuracy) and 0 <= accuracy <= 1 and n > 0):
+            return None
         return Evaluation(
-            accuracy=float(metrics["accuracy"]),
-            n=int(metrics["n"]),
+            accuracy=accuracy,
+            n=n,
             split=str(metrics.get("split") or ""),
             data=Path(str(metrics.get("data") or "")).name,
             macro_f1=None if metrics.get("macro_f1") is None else float(metrics["macro_f1"]),
@@ -108,5 +112,7 @@ def model_card(model_dir: Path | None = None) -> ModelCard:
     return ModelCard(
         model_dir=model_dir, name=model_dir.name or str(model_dir),
         architecture=str(training.get("architecture") or "") if isinstance(training, dict) else "",
-        full=evaluation_from(metrics), live=evaluation_from(_read_metrics(model_dir / LIVE_METRICS_FILE)),
+        full=evaluation_from(metrics),
+        live=(evaluation_from(_read_metrics(model_dir / LIVE_METRICS_FILE))
+              if active_model.has_live_variant(model_dir) else None),
     )

@@ -1,4 +1,5 @@
-"""Writes for live capture sessions: start, resume, record detections, end, sweep; and the model in use.
+"""Writes for live capture sessions: start, resume, record detections, end, sweep (the model in use
+is `emotions.active_model`'s).
 
 A live connection keeps its state in a `SessionRecorder` (in memory, on the event loop) and hands
 the database a `FlushBatch` before it answers a frame, so every answered face is stored even if the

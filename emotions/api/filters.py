@@ -43,10 +43,12 @@ class SessionFilter(django_filters.FilterSet):
     ended = django_filters.BooleanFilter(field_name="ended_at", lookup_expr="isnull", exclude=True,
                                          label="true: finished sessions; false: sessions still running")
     model_label = django_filters.CharFilter()
+    # The field's name until 2026-11-30: a client still filtering by it must not get every session back.
+    model_version = django_filters.CharFilter(field_name="model_label", label="deprecated: the old name of model_label")
 
     class Meta:
         model = CaptureSession
-        fields = ["started_after", "started_before", "ended", "model_label"]
+        fields = ["started_after", "started_before", "ended", "model_label", "model_version"]
 
 
 class DetectionFilter(django_filters.FilterSet):

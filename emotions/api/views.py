@@ -1,6 +1,7 @@
 """REST API views for a user's own sessions, detections and statistics, and single-image prediction.
 
-Views stay thin: reads come from `emotions.api.selectors`, writes and predictions from `emotions.api.services`.
+Views stay thin: reads come from `emotions.api.selectors` (and `emotions.selectors`), predictions from
+`emotions.api.services`, deletions and notes from `emotions.data_services`.
 """
 
 from __future__ import annotations

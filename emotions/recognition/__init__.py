@@ -1,5 +1,6 @@
 """The recognition core: image bytes in, faces with emotions out. Plain Python: no Django here,
-and nothing from `training`; a model is consumed as a `.tflite` file path."""
+and nothing from `training` but its shared class labels (`training.core.labels`); a model is
+consumed as a `.tflite` file path."""
 
 from emotions.recognition.classify import EmotionClassifier
 from emotions.recognition.decode import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, decode_image

@@ -1,5 +1,6 @@
 """The process-wide pipeline built from Django settings."""
 
+import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
@@ -112,6 +113,10 @@ def test_a_live_variant_beside_the_model_is_what_live_streams_classify_with(conf
     with_live.mkdir()
     shutil.copy(tiny_model_dir / "model.tflite", with_live / active_model.MODEL_FILE)
     shutil.copy(tiny_model_dir / "model.tflite", with_live / active_model.LIVE_MODEL_FILE)
+    configured.EMOTION_MODEL_DIR = with_live
+    assert active_model.get_pipeline().live_classifier is active_model.get_pipeline().classifier  # not named: unused
+    (with_live / "config.json").write_text(json.dumps({"live_variant": {"file": active_model.LIVE_MODEL_FILE}}))
+    active_model.reset_pipeline()
     configured.EMOTION_MODEL_DIR = with_live
     pipeline = active_model.get_pipeline()
     assert pipeline.classifier.model_path == with_live / active_model.MODEL_FILE

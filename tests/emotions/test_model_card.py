@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from emotions.active_model import LIVE_MODEL_FILE
 from emotions.model_card import LIVE_METRICS_FILE, METRICS_FILE, model_card
 from training.core.labels import EMOTIONS
 
@@ -33,6 +34,8 @@ def model_dir(tmp_path: Path, settings) -> Path:
     folder.mkdir()
     (folder / METRICS_FILE).write_text(json.dumps(metrics(0.6417)))
     (folder / LIVE_METRICS_FILE).write_text(json.dumps(metrics(0.6322)))
+    (folder / LIVE_MODEL_FILE).write_bytes(b"a live variant")
+    (folder / "config.json").write_text(json.dumps({"live_variant": {"file": LIVE_MODEL_FILE}}))
     settings.EMOTION_MODEL_DIR = folder  # the model in use (emotions.active_model.current_model_dir)
     return folder
 
@@ -87,3 +90,14 @@ def test_shipped_model_figures_are_the_model_cards(settings):
     card = model_card(Path(settings.BASE_DIR) / "models" / "shipped")
     assert (card.full.accuracy_percent, card.live.accuracy_percent) == (70.5, 69.7)
     assert card.full.weak_classes == ["fear", "sad"]
+
+
+def test_live_figures_left_over_from_another_model_are_not_shown(model_dir):
+    (model_dir / "config.json").write_text("{}")  # a new model copied over the directory: no live variant named
+    assert model_card(model_dir).live is None
+
+
+@pytest.mark.parametrize("accuracy", ["NaN", "Infinity", "1.5"])
+def test_figures_that_are_not_an_accuracy_are_not_shown(tmp_path, accuracy):
+    (tmp_path / METRICS_FILE).write_text(f'{{"accuracy": {accuracy}, "n": 10}}')
+    assert model_card(tmp_path).full is None

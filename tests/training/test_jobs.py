@@ -1,9 +1,11 @@
 """Training jobs run by training.services (what the Celery task calls): success, failure, cancel, restart."""
 
+import os
 from datetime import timedelta
 
 import numpy as np
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -215,15 +217,15 @@ def test_a_restarted_worker_requeues_its_interrupted_jobs(queued, django_capture
 def test_dispatch_happens_on_commit_and_a_broker_failure_fails_the_job(queued, monkeypatch,
                                                                        django_capture_on_commit_callbacks):
     sent = []
-    monkeypatch.setattr(tasks.run_training_job, "apply_async", lambda args, **options: sent.append((args, options)))
+    monkeypatch.setattr(jobs.current_app, "send_task", lambda name, args, **options: sent.append((name, args, options)))
     job = queued()
     jobs.send_to_worker(job.pk, job.dispatch)
-    assert sent == [((job.pk, 1), {})]
+    assert sent == [(tasks.run_training_job.name, (job.pk, 1), {})]
 
     def unreachable(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(tasks.run_training_job, "apply_async", unreachable)
+    monkeypatch.setattr(jobs.current_app, "send_task", unreachable)
     jobs.send_to_worker(job.pk, job.dispatch)
     job.refresh_from_db()
     assert job.state == "FAILED" and "could not reach the task queue: broker down" in job.error
@@ -439,3 +441,27 @@ def test_an_attempt_whose_job_was_taken_over_writes_nothing(db):
         execution.epoch_progress_reporter(job.pk, attempt=2)(report)
     job.refresh_from_db()
     assert job.state == TrainingJob.State.CANCELLED
+
+
+def test_a_web_process_queues_a_job_without_importing_the_tasks_module(tmp_path):
+    """A server or `manage.py shell` never imports training.tasks (only Celery workers do): the job
+    must still reach the queue, not fail with an unregistered task."""
+    import subprocess
+    import sys
+
+    code = (
+        "import django, os, sys\n"
+        "django.setup()\n"
+        "from celery import current_app\n"
+        "from training.services import jobs\n"
+        "sent = []\n"
+        "current_app.send_task = lambda name, args, **options: sent.append(name)\n"
+        "jobs.send_to_worker(0, 1)\n"
+        "assert 'training.tasks' not in sys.modules, 'the tasks module was imported'\n"
+        "print(sent)\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "fer_site.settings"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
+                            cwd=settings.BASE_DIR)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("['training.run_job']")

@@ -14,8 +14,8 @@ from django.urls import reverse
 from kombu.exceptions import OperationalError
 from rest_framework.test import APIClient
 
-from training import tasks
 from training.models import TrainingJob
+from training.services import jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,7 +55,7 @@ def test_the_api_answers_503_when_the_queue_is_down(staff, data_root, monkeypatc
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.run_training_job, "apply_async", broker_down)
+    monkeypatch.setattr(jobs.current_app, "send_task", broker_down)
     api = APIClient()
     api.force_authenticate(staff)
     response = api.post(reverse("api-job-list"), {
@@ -70,7 +70,7 @@ def test_the_admin_says_the_queue_is_down(staff, client, data_root, monkeypatch)
     def broker_down(*args, **kwargs):
         raise OperationalError("Connection refused")
 
-    monkeypatch.setattr(tasks.run_training_job, "apply_async", broker_down)
+    monkeypatch.setattr(jobs.current_app, "send_task", broker_down)
     client.force_login(staff)
     response = client.post(reverse("admin:training_modelversion_retrain"), {
         "architecture": "tiny", "epochs": 1, "dataset": str((data_root / "faces.npz").resolve()), "batch_size": 16,

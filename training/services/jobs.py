@@ -172,8 +172,9 @@ def send_to_worker(job_id: int, dispatch: int) -> None:
     cannot be reached fails the job (see `queue_was_down`)."""
     queue = settings.TRAINING_QUEUE
     try:
-        # Looked up by name: the task (training.tasks) calls these services, not the reverse.
-        current_app.tasks[RUN_JOB_TASK].apply_async(args=(job_id, dispatch), **({"queue": queue} if queue else {}))
+        # Sent by name: the task (training.tasks) calls these services, not the reverse, and a web
+        # process never imports the tasks module (only workers register its tasks).
+        current_app.send_task(RUN_JOB_TASK, args=(job_id, dispatch), **({"queue": queue} if queue else {}))
     except Exception as exc:
         logger.exception("Could not queue training job %s", job_id)
         finish_job(job_id, TrainingJob.State.FAILED, error=f"{QUEUE_UNAVAILABLE}: {exc}")

@@ -16,7 +16,7 @@ HOSTILE = [
     "true", "maybe", "' OR 1=1 --", "%", "\u202e", "x" * 5000,
 ]
 ENDPOINTS = [  # (url name, needs the session's id, its query parameters)
-    ("api-session-list", False, ["started_after", "started_before", "ended", "model_label", "page"]),
+    ("api-session-list", False, ["started_after", "started_before", "ended", "model_label", "model_version", "page"]),
     ("api-session-detections", True, ["emotion", "offset_ms_min", "offset_ms_max", "page"]),
     ("api-stats", False, ["date_from", "date_to", "session", "page"]),
     ("api-model-list", False, ["architecture", "is_active", "page"]),

@@ -37,6 +37,7 @@ def test_list_filters(alice_api, user, session):
     assert [r["id"] for r in alice_api.get(url, {"ended": "false"}).json()["results"]] == [running.pk]
     assert [r["id"] for r in alice_api.get(url, {"ended": "true"}).json()["results"]] == [session.pk]
     assert [r["id"] for r in alice_api.get(url, {"model_label": "fernet-v2"}).json()["results"]] == [running.pk]
+    assert [r["id"] for r in alice_api.get(url, {"model_version": "fernet-v2"}).json()["results"]] == [running.pk]
     after = (session.started_at + timedelta(minutes=1)).isoformat()
     assert [r["id"] for r in alice_api.get(url, {"started_after": after}).json()["results"]] == [running.pk]
     assert alice_api.get(url, {"started_after": "yesterday-ish"}).status_code == 400
