@@ -88,7 +88,7 @@ def delete_data_view(request: HttpRequest) -> HttpResponse:
 def delete_account_view(request: HttpRequest) -> HttpResponse:
     """Delete the account and everything of it, given the right password; then the user is signed out."""
     form = DeleteAccountForm(request.POST)
-    if not form.is_valid() or not services.delete_account(user=request.user,
+    if not form.is_valid() or not services.delete_account(user=request.user, request=request,
                                                            password=form.cleaned_data["password"]):
         messages.error(request, "That is not your password: your account was not deleted.")
         return _account_page(request, delete_form=DeleteAccountForm(), status=400)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -16,7 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from emotions.models import CaptureSession
-from emotions.video_services import delete_file_of
+from emotions.video_services import remove_files, stored_video_files
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +27,10 @@ def _delete_sessions(sessions: QuerySet[CaptureSession]) -> int:
     with transaction.atomic():
         # Rows locked in id order, as the detection writer locks them, so the two cannot deadlock.
         doomed = list(sessions.select_for_update().order_by("pk").values_list("pk", flat=True))
-        videos = list(CaptureSession.objects.filter(pk__in=doomed, kind=CaptureSession.Kind.VIDEO))
+        files = stored_video_files(doomed)
         CaptureSession.objects.filter(pk__in=doomed).delete()
         # The files go once the rows are gone for good: a rolled-back delete keeps both.
-        transaction.on_commit(lambda: [delete_file_of(session=session) for session in videos])
+        transaction.on_commit(partial(remove_files, files))
     return len(doomed)
 
 

@@ -254,8 +254,12 @@ def _discard_file(analysis: VideoAnalysis) -> None:
     analysis.stored_path = ""
 
 
-def delete_file_of(*, session: CaptureSession) -> None:
-    """Remove a session's video file (a kept one too): called when the session is deleted."""
-    analysis = VideoAnalysis.objects.filter(session=session).first()
-    if analysis is not None and analysis.stored_path:
-        Path(analysis.stored_path).unlink(missing_ok=True)
+def stored_video_files(session_ids: Iterable[int]) -> list[Path]:
+    """The video files (kept ones too) of these sessions, to remove when the sessions are deleted."""
+    paths = VideoAnalysis.objects.filter(session_id__in=list(session_ids)).exclude(stored_path="")
+    return [Path(path) for path in paths.values_list("stored_path", flat=True)]
+
+
+def remove_files(paths: Iterable[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)

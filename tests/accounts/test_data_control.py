@@ -37,13 +37,15 @@ def test_account_page_offers_export_and_both_deletions(user_client):
     assert 'name="password"' in html and 'name="confirm"' in html
 
 
-def test_delete_all_my_data_removes_own_sessions_detections_and_videos_only(user_client, user, other_user, tmp_path):
+def test_delete_all_my_data_removes_own_sessions_detections_and_videos_only(user_client, user, other_user, tmp_path,
+                                                                            django_capture_on_commit_callbacks):
     sessions_of(user)
     video = video_session_of(user, tmp_path)
     theirs = sessions_of(other_user)
     their_video = video_session_of(other_user, tmp_path)
 
-    response = user_client.post(reverse("account_delete_data"), {"confirm": "on"})
+    with django_capture_on_commit_callbacks(execute=True):  # the files go once the deletion commits
+        response = user_client.post(reverse("account_delete_data"), {"confirm": "on"})
 
     assert response.status_code == 302 and response["Location"] == reverse("account")
     assert not CaptureSession.objects.filter(user=user).exists()
@@ -87,13 +89,15 @@ def test_delete_account_with_the_wrong_password_is_refused(user_client, user):
     assert user_client.get(reverse("account")).status_code == 200  # still signed in
 
 
-def test_delete_account_deletes_everything_and_signs_out(user_client, user, other_user, password, tmp_path):
+def test_delete_account_deletes_everything_and_signs_out(user_client, user, other_user, password, tmp_path,
+                                                         django_capture_on_commit_callbacks):
     sessions_of(user)
     video = video_session_of(user, tmp_path)
     Token.objects.create(user=user)
     sessions_of(other_user)
 
-    response = user_client.post(reverse("account_delete"), {"password": password})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = user_client.post(reverse("account_delete"), {"password": password})
 
     assert response.status_code == 302 and response["Location"] == reverse("home")
     assert not get_user_model().objects.filter(pk=user.pk).exists()
@@ -111,3 +115,13 @@ def test_delete_account_service_checks_the_password(user, password):
     assert get_user_model().objects.filter(pk=user.pk).exists()
     assert services.delete_account(user=user, password=password) is True
     assert not get_user_model().objects.filter(pk=user.pk).exists()
+
+
+def test_guessing_the_password_on_delete_account_counts_towards_the_lockout(user_client, user, password, settings):
+    """A stolen signed-in session cannot try passwords freely: wrong ones count as failed sign-ins,
+    and once locked out even the right one deletes nothing."""
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        user_client.post(reverse("account_delete"), {"password": "a-guess"})
+    response = user_client.post(reverse("account_delete"), {"password": password})
+    assert response.status_code in (403, 429)
+    assert get_user_model().objects.filter(pk=user.pk).exists()

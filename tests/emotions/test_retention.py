@@ -31,7 +31,8 @@ def test_retention_is_off_by_default_and_the_task_then_deletes_nothing():
     assert Detection.objects.filter(session=old).count() == 1
 
 
-def test_the_task_deletes_sessions_older_than_the_retention_and_keeps_recent_ones(settings, tmp_path: Path):
+def test_the_task_deletes_sessions_older_than_the_retention_and_keeps_recent_ones(settings, tmp_path: Path,
+                                                                              django_capture_on_commit_callbacks):
     settings.DETECTION_RETENTION_DAYS = 7
     old, older = session_days_ago(8), session_days_ago(400)
     recent = session_days_ago(6)
@@ -42,7 +43,8 @@ def test_the_task_deletes_sessions_older_than_the_retention_and_keeps_recent_one
     old_video.save()
     VideoAnalysis.objects.create(session=old_video, file_name="old.mp4", stored_path=str(video_file), keep_file=True)
 
-    assert tasks.delete_expired_sessions() == 3
+    with django_capture_on_commit_callbacks(execute=True):  # files go once the deletion commits
+        assert tasks.delete_expired_sessions() == 3
 
     assert set(CaptureSession.objects.values_list("pk", flat=True)) == {recent.pk}
     assert not Detection.objects.filter(session_id__in=[old.pk, older.pk, old_video.pk]).exists()

@@ -143,7 +143,8 @@ def test_deleting_a_video_session_deletes_its_kept_file(recognition_model, uploa
     tasks.analyse_video_task(analysis.pk)
     analysis.refresh_from_db()
     assert Path(analysis.stored_path).is_file()
-    delete_session(session=analysis.session)
+    with django_capture_on_commit_callbacks(execute=True):  # the file goes once the deletion commits
+        delete_session(session=analysis.session)
     assert not list(upload_dir.iterdir()) and not VideoAnalysis.objects.exists()
 
 
