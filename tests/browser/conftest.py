@@ -69,7 +69,7 @@ def two_faces_camera_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def blank_wall_then_face_camera_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bare wall for 4 s, then the astronaut's face for 3 s (the fake camera loops it)."""
-    from emotions.recognition.bench import astronaut_bgr, place_in_frame
+    from bench.frames import astronaut_bgr, place_in_frame
 
     photo = astronaut_bgr()
     wall = place_in_frame(photo, VIDEO_SIZE[0], 0, frame_size=VIDEO_SIZE)  # placed past the right edge: no face
