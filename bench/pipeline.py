@@ -71,6 +71,9 @@ def run_benchmark(
     for count in (1, 8):
         batches = [rng.integers(0, 256, (count, 48, 48), dtype=np.uint8) for _ in range(frames)]
         classify_ms[count], _ = time_each(pipeline.classifier.classify, batches)
+    # What live sessions classify with: the model's live variant, or the model itself without one.
+    live_classify_ms, _ = time_each(pipeline.live_classifier.classify,
+                                    [rng.integers(0, 256, (1, 48, 48), dtype=np.uint8) for _ in range(frames)])
 
     # For reading the figures: the cost of Haar on a whole 640x480 frame on this machine, right now.
     reference_frames = [cv2.imdecode(np.frombuffer(v, np.uint8), cv2.IMREAD_GRAYSCALE) for v in variants]
@@ -86,11 +89,13 @@ def run_benchmark(
         "stream_full_searches": stream.full_searches - searches_before,
         "classify_1_ms_median": _median(classify_ms[1]),
         "classify_8_ms_median": _median(classify_ms[8]),
+        "live_classify_1_ms_median": _median(live_classify_ms),
         "haar_full_frame_ms_median": _median(haar_full_ms),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "faces_found_per_frame": {"frame": _face_counts(frame_results), "stream": _face_counts(stream_results)},
         "detector": type(pipeline.detector).__name__,
         "model": str(pipeline.classifier.model_path),
+        "live_model": str(pipeline.live_classifier.model_path),
         "classifier_threads": pipeline.classifier.num_threads,
         "cpu_count": os.cpu_count(),
         "load_average_1min": round(os.getloadavg()[0], 2),

@@ -11,6 +11,7 @@ EXPECTED_KEYS = {
     "stream_ms_p95",
     "classify_1_ms_median",
     "classify_8_ms_median",
+    "live_classify_1_ms_median",
     "peak_rss_mb",
     "faces_found_per_frame",
 }
