@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 
 PROBE_INTERVAL = 1.0  # seconds between pings while Redis is away
+PROBE_TIMEOUT = 2.0  # seconds a ping may take before Redis counts as away
 
 
 class ResilientRedisChannelLayer(RedisChannelLayer):
@@ -27,8 +28,11 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
             try:
                 return await super().receive(channel)
             except (RedisError, OSError) as error:
-                # A cancelled read can surface as a connection error too: only an error while
-                # Redis does not answer is an outage to wait out.
+                # redis-py may turn a cancellation into a connection or timeout error: a read that
+                # was cancelled ends here, or the consumer would wait for Redis forever, uncancellable.
+                if being_cancelled():
+                    raise asyncio.CancelledError from error
+                # Only an error while Redis does not answer is an outage to wait out.
                 if await self.redis_answers():
                     raise
                 if self.available:
@@ -38,8 +42,10 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
 
     async def redis_answers(self) -> bool:
         try:
-            await self.connection(0).ping()
-        except (RedisError, OSError):
+            await asyncio.wait_for(self.connection(0).ping(), PROBE_TIMEOUT)
+        except (RedisError, OSError):  # asyncio's TimeoutError is an OSError
+            if being_cancelled():
+                raise asyncio.CancelledError from None
             return False
         return True
 
@@ -49,3 +55,9 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
             await asyncio.sleep(PROBE_INTERVAL)
         logger.warning("the channel layer reaches Redis again")
         self.available = True
+
+
+def being_cancelled() -> bool:
+    """Whether the running task has been asked to stop (the request outlives a swallowed CancelledError)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

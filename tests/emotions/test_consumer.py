@@ -92,6 +92,7 @@ async def test_anonymous_connections_are_refused():
     communicator.scope["user"] = AnonymousUser()
     connected, _ = await communicator.connect(timeout=TIMEOUT)
     assert not connected
+    await communicator.disconnect(timeout=TIMEOUT)  # the server's side ends, not left for teardown to cancel
     assert await sync_to_async(CaptureSession.objects.count)() == 0
 
 
@@ -100,6 +101,7 @@ async def test_the_django_session_cookie_authenticates_through_the_asgi_applicat
     anonymous = WebsocketCommunicator(application, "/ws/live/", headers=[origin])
     connected, _ = await anonymous.connect(timeout=TIMEOUT)
     assert not connected
+    await anonymous.disconnect(timeout=TIMEOUT)
 
     client = Client()
     await sync_to_async(client.force_login)(user)

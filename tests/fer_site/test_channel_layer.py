@@ -6,13 +6,17 @@ socket's channel, so every live socket over Redis was closed after ~5 s of silen
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 
 import pytest
+from channels_redis.core import RedisChannelLayer
 from django.conf import settings
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+from fer_site.channel_layers import ResilientRedisChannelLayer
 from tests.services import require_redis
 
 QUIET_SECONDS = 3 * settings.CHANNEL_LAYER_BLOCKING_READ_SECONDS  # several blocking reads in a row
@@ -51,3 +55,43 @@ def test_the_redis_read_timeout_must_exceed_the_blocking_reads():
                             capture_output=True, text=True, timeout=60, cwd=settings.BASE_DIR)
     assert result.returncode != 0
     assert "REDIS_SOCKET_TIMEOUT" in result.stderr
+
+
+async def test_a_cancelled_read_ends_even_when_redis_py_turns_the_cancellation_into_an_error(monkeypatch):
+    """Regression: a refused socket's consumer, cancelled at teardown, waited for Redis forever.
+
+    redis-py can answer a cancellation with a connection error; the layer took it for an outage
+    and probed a Redis that was not there, uncancellably.
+    """
+    read_started = asyncio.Event()
+
+    async def read_that_turns_cancellation_into_an_error(self, channel):
+        read_started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise RedisConnectionError("Connection closed by server.") from None
+
+    monkeypatch.setattr(RedisChannelLayer, "receive", read_that_turns_cancellation_into_an_error)
+    layer = ResilientRedisChannelLayer(hosts=[{"address": "redis://127.0.0.1:1/0"}])  # nothing listens
+    read = asyncio.create_task(layer.receive("specific.channel!one"))
+    await asyncio.wait_for(read_started.wait(), 5)
+    read.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(read, 10)
+    assert layer.available  # a cancellation is not an outage
+
+
+async def test_a_read_that_fails_while_redis_is_away_waits_for_it(monkeypatch):
+    async def failing_read(self, channel):
+        raise RedisConnectionError("Connection refused.")
+
+    monkeypatch.setattr(RedisChannelLayer, "receive", failing_read)
+    layer = ResilientRedisChannelLayer(hosts=[{"address": "redis://127.0.0.1:1/0"}])
+    read = asyncio.create_task(layer.receive("specific.channel!one"))
+    await asyncio.sleep(0.5)
+    assert not read.done()
+    assert not layer.available
+    read.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(read, 10)
