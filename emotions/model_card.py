@@ -32,6 +32,24 @@ class ClassFigures:
 
 
 @dataclass(frozen=True)
+class Calibration:
+    """How well the scores shown mean what they say: the expected calibration error (the average gap
+    between a score and how often such a score is right) before and after the model's temperature."""
+
+    temperature: float
+    error_before: float
+    error_after: float
+
+    @property
+    def error_before_points(self) -> float:
+        return round(100 * self.error_before, 1)
+
+    @property
+    def error_after_points(self) -> float:
+        return round(100 * self.error_after, 1)
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """One metrics file: accuracy over `n` faces of `split` (e.g. FER-2013's PrivateTest)."""
 
@@ -41,6 +59,7 @@ class Evaluation:
     data: str
     macro_f1: float | None
     per_class: list[ClassFigures]
+    calibration: Calibration | None = None
 
     @property
     def accuracy_percent(self) -> float:
@@ -96,9 +115,20 @@ def evaluation_from(metrics: dict[str, Any]) -> Evaluation | None:
                              support=int(per_class[emotion].get("support", 0)))
                 for emotion in EMOTIONS if emotion in per_class
             ],
+            calibration=_calibration_from(metrics.get("calibration")),
         )
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
+
+
+def _calibration_from(figures: Any) -> Calibration | None:
+    try:
+        calibration = Calibration(temperature=float(figures["temperature"]), error_before=float(figures["ece_before"]),
+                                  error_after=float(figures["ece_after"]))
+    except (ValueError, TypeError, KeyError):
+        return None
+    values = (calibration.temperature, calibration.error_before, calibration.error_after)
+    return calibration if all(math.isfinite(value) for value in values) else None
 
 
 def model_card(model_dir: Path | None = None) -> ModelCard:

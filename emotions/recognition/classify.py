@@ -8,13 +8,16 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
+from training.core.calibration import apply_temperature, model_temperature
 from training.core.labels import EMOTIONS, check_model_labels
 
 FACE_SIZE = 48
 
 
 class EmotionClassifier:
-    """A loaded `.tflite` model: input (N, 48, 48, 1) float32 pixels 0..255, output (N, 7) softmax.
+    """A loaded `.tflite` model: input (N, 48, 48, 1) float32 pixels 0..255, output (N, 7) softmax,
+    rescaled by the temperature its `config.json` records (calibrated scores; see
+    `training.core.calibration`).
 
     Load it once per process and share it. It is safe to call from several threads: one
     interpreter behind a lock. The alternative, one interpreter per thread, would multiply the
@@ -28,6 +31,7 @@ class EmotionClassifier:
         if not self.model_path.is_file():
             raise FileNotFoundError(f"emotion model not found: {self.model_path}")
         check_model_labels(self.model_path.parent)
+        self.temperature = model_temperature(self.model_path)
         self.num_threads = num_threads
         self._interpreter = Interpreter(model_path=str(self.model_path), num_threads=num_threads)
         input_details = self._interpreter.get_input_details()[0]
@@ -57,4 +61,5 @@ class EmotionClassifier:
                 self._batch_size = count
             self._interpreter.set_tensor(self._input_index, batch)
             self._interpreter.invoke()
-            return self._interpreter.get_tensor(self._output_index).copy()
+            probabilities = self._interpreter.get_tensor(self._output_index).copy()
+        return apply_temperature(probabilities, self.temperature)

@@ -9,14 +9,17 @@ from pathlib import Path
 
 import numpy as np
 
+from training.core.calibration import MODEL_FILE, apply_temperature, calibration_report, model_temperature
 from training.core.data import FaceDataset, train_overlap_mask
 from training.core.export import predict_tflite
 from training.core.labels import EMOTIONS, check_model_labels
 
 
-def predict_probabilities(model_dir: str | Path, pixels: np.ndarray, *, tta: bool = False) -> np.ndarray:
-    """Class probabilities from the model's LiteRT export; with `tta`, averaged with the mirror image."""
-    tflite = Path(model_dir) / "model.tflite"
+def predict_probabilities(model_dir: str | Path, pixels: np.ndarray, *, tta: bool = False,
+                          model_file: str = MODEL_FILE) -> np.ndarray:
+    """Class probabilities from the model's LiteRT export, as the network gives them (before any
+    calibration); with `tta`, averaged with the mirror image."""
+    tflite = Path(model_dir) / model_file
     if not tflite.is_file():
         raise FileNotFoundError(f"{tflite}: no exported model in this directory")
     check_model_labels(model_dir)
@@ -60,16 +63,22 @@ def evaluate_model(
     data_path: str = "",
     tta: bool = False,
     overlap: np.ndarray | None = None,
+    model_file: str = MODEL_FILE,
 ) -> dict:
-    """Metrics of the model in `model_dir` on `data` (already cut to the split).
+    """Metrics of the model in `model_dir` on `data` (already cut to the split), with the
+    calibration of the scores users see: expected calibration error before and after the
+    temperature the model's config records.
 
     `overlap` marks rows whose image also occurs in Training; when given, accuracy without them
     is reported too.
     """
-    probabilities = predict_probabilities(model_dir, data.pixels, tta=tta)
+    raw = predict_probabilities(model_dir, data.pixels, tta=tta, model_file=model_file)
+    temperature = model_temperature(Path(model_dir) / model_file)
+    probabilities = apply_temperature(raw, temperature)
     predictions = probabilities.argmax(axis=1)
     metrics = compute_metrics(data.labels, predictions)
-    metrics.update({"split": split, "data": data_path, "tta": tta})
+    metrics.update({"split": split, "data": data_path, "tta": tta, "model_file": model_file,
+                    "calibration": calibration_report(raw, data.labels, temperature)})
     if overlap is not None and overlap.any():
         keep = ~overlap
         metrics["without_train_overlap"] = {
@@ -81,13 +90,14 @@ def evaluate_model(
 
 
 def evaluate_split(model_dir: str | Path, dataset: FaceDataset, split: str | None, *,
-                   data_path: str = "", tta: bool = False) -> dict:
+                   data_path: str = "", tta: bool = False, model_file: str = MODEL_FILE) -> dict:
     """Evaluate on one split of a full data set (all rows when it has no split column)."""
     if dataset.usage is None:
-        return evaluate_model(model_dir, dataset, split=None, data_path=data_path, tta=tta)
+        return evaluate_model(model_dir, dataset, split=None, data_path=data_path, tta=tta, model_file=model_file)
     part = dataset.split(split)
     overlap = train_overlap_mask(dataset, split) if split != "Training" else None
-    return evaluate_model(model_dir, part, split=split, data_path=data_path, tta=tta, overlap=overlap)
+    return evaluate_model(model_dir, part, split=split, data_path=data_path, tta=tta, overlap=overlap,
+                          model_file=model_file)
 
 
 def plot_confusion_matrix(metrics: dict, path: Path) -> None:
@@ -170,3 +180,30 @@ def write_evaluation(model_dir: str | Path, metrics: dict, *, json_path: str | P
     if history:
         plot_history(history, json_path.with_name(json_path.stem + "_curves.png"))
     return json_path
+
+
+def calibrate_model(model_dir: str | Path, dataset: FaceDataset, split: str, *, data_path: str = "",
+                    model_file: str = MODEL_FILE, command: str | None = None) -> dict:
+    """Fit the temperature of `model_file` on `split` and record it in the directory's `config.json`
+    (calibrated scores from then on, wherever the model is loaded). Returns what was recorded."""
+    from training.core.calibration import fit_temperature, write_calibration
+
+    if split == "PrivateTest":
+        raise ValueError("PrivateTest is for reporting only: fit the temperature on PublicTest")
+    part = dataset.split(split) if dataset.usage is not None else dataset
+    raw = predict_probabilities(model_dir, part.pixels, model_file=model_file)
+    fitted = calibration_report(raw, part.labels, fit_temperature(raw, part.labels))
+    # The fit minimises the log loss; users read confidences, so the temperature is kept only if
+    # it also brings the confidences closer to the accuracy on the same split.
+    adopted = fitted["ece_after"] < fitted["ece_before"]
+    calibration = {
+        **(fitted if adopted else calibration_report(raw, part.labels, 1.0)),
+        "fitted_temperature": fitted["temperature"],
+        "adopted": adopted,
+        "fitted_on": f"{split} of {data_path} ({len(part.labels)} faces)",
+        "rule": "the temperature minimising the log loss, kept only if it also lowers the expected "
+                "calibration error on the same split (otherwise 1)",
+        "command": command or shlex.join(sys.argv),
+    }
+    write_calibration(Path(model_dir) / model_file, calibration)
+    return calibration

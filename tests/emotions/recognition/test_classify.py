@@ -84,3 +84,17 @@ def test_refuses_a_model_whose_labels_are_not_ours(tiny_model_dir, tmp_path):
 def test_loads_a_model_with_our_labels_or_an_old_config_without_them(tiny_model_dir, tmp_path, config):
     model = copy_with_config(tiny_model_dir, tmp_path / "ours", config)
     assert EmotionClassifier(model).classify(faces(1)).shape == (1, len(EMOTIONS))
+
+
+def test_scores_are_rescaled_by_the_temperature_the_model_records(tiny_model_dir, tmp_path):
+    from training.core.calibration import apply_temperature, write_calibration
+
+    shutil.copy(tiny_model_dir / "model.tflite", tmp_path / "model.tflite")
+    batch = faces(4, seed=5)
+    raw = EmotionClassifier(tmp_path / "model.tflite").classify(batch)
+    (tmp_path / "config.json").write_text("{}")
+    write_calibration(tmp_path / "model.tflite", {"temperature": 2.5})
+    calibrated = EmotionClassifier(tmp_path / "model.tflite").classify(batch)
+    np.testing.assert_allclose(calibrated, apply_temperature(raw, 2.5), atol=1e-6)
+    assert (calibrated.argmax(axis=1) == raw.argmax(axis=1)).all()
+    assert calibrated.max() < raw.max()  # a temperature above 1 softens
