@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 PROBE_INTERVAL = 1.0  # seconds between pings while Redis is away
 PROBE_TIMEOUT = 2.0  # seconds a ping may take before Redis counts as away
+CANCEL_RETRY_INTERVAL = 0.1  # seconds between cancels of a read that goes on after one
 
 
 class ResilientRedisChannelLayer(RedisChannelLayer):
@@ -26,7 +27,7 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
     async def receive(self, channel: str) -> dict:
         while True:
             try:
-                return await super().receive(channel)
+                return await self._read_until_cancelled(channel)
             except (RedisError, OSError) as error:
                 # redis-py may turn a cancellation into a connection or timeout error: a read that
                 # was cancelled ends here, or the consumer would wait for Redis forever, uncancellable.
@@ -39,6 +40,23 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
                     logger.error("the channel layer lost Redis (%s); waiting for it to come back", error)
                 self.available = False
                 await self.wait_for_redis()
+
+    async def _read_until_cancelled(self, channel: str) -> dict:
+        """The stock read, stopped for good when this read is cancelled.
+
+        redis-py retries a blocking read that a cancellation interrupted, and channels_redis reads
+        again after an empty one, so a single cancel can be swallowed: the consumer of a refused
+        socket then kept reading after it ended. Cancelled, the read is cancelled until it stops
+        (a message it takes meanwhile was for a consumer that is ending, as with the stock layer).
+        """
+        read = asyncio.ensure_future(super().receive(channel))
+        try:
+            return await asyncio.shield(read)
+        except asyncio.CancelledError:
+            while not read.done():
+                read.cancel()
+                await asyncio.wait({read}, timeout=CANCEL_RETRY_INTERVAL)
+            raise
 
     async def redis_answers(self) -> bool:
         try:

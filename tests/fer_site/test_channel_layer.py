@@ -95,3 +95,18 @@ async def test_a_read_that_fails_while_redis_is_away_waits_for_it(monkeypatch):
     read.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(read, 10)
+
+
+@pytest.mark.parametrize("cancel_after", [0.0005, 0.001, 0.002, 0.005, 0.02])
+async def test_a_read_cancelled_as_it_starts_ends_at_once_over_redis(cancel_after):
+    """Regression: cancelled within the first milliseconds (while its connection is set up), a read
+    went on reading for good: redis-py retried it and channels_redis read again. A refused socket's
+    consumer, whose read Channels cancels, then never ended; in CI it hung a test's teardown."""
+    redis_url = require_redis()
+    layer = ResilientRedisChannelLayer(hosts=[{"address": redis_url, "socket_timeout": 30}])
+    read = asyncio.ensure_future(layer.receive(await layer.new_channel()))
+    await asyncio.sleep(cancel_after)
+    read.cancel()
+    done, _ = await asyncio.wait({read}, timeout=3)
+    assert done, "the cancelled read is still reading"
+    assert read.cancelled()
