@@ -144,3 +144,23 @@ def test_a_resumed_run_draws_new_batches_instead_of_replaying_its_first_epochs()
 
     np.testing.assert_array_equal(first_batch(0), first_batch(0))  # a run is reproducible from its seed
     assert not np.allclose(first_batch(0), first_batch(10))  # a run resumed after epoch 10 sees new draws
+
+
+def test_a_bfloat16_run_resumes_and_saves_a_float32_network_that_exports(tiny_npz, tmp_path):
+    import keras
+
+    out = tmp_path / "run"
+    config = tiny_config(tiny_npz, out, precision="mixed_bfloat16", swa_start=0)
+    train(config, verbose=0, evaluate_at_end=False)
+    assert keras.mixed_precision.global_policy().name == "float32"  # the process's policy is given back
+    checkpoint = keras.models.load_model(out / "checkpoint" / "last.keras")
+    assert checkpoint.layers[-2].compute_dtype == "bfloat16"  # the resumable run computes in bfloat16
+    resumed = train(tiny_config(tiny_npz, out, epochs=2, precision="mixed_bfloat16", swa_start=0),
+                    resume=True, verbose=0)
+    assert resumed.state.epoch == 2 and resumed.state.swa is not None
+    saved = keras.models.load_model(out / "model.keras")
+    assert {layer.compute_dtype for layer in saved.layers if layer.weights} == {"float32"}
+    faces = load_npz(tiny_npz).split("PrivateTest").pixels
+    exported = predict_probabilities(out, faces)
+    np.testing.assert_allclose(exported, saved.predict(faces[..., None].astype(np.float32), verbose=0), atol=1e-4)
+    assert resumed.metrics["n"] == 21

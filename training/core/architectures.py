@@ -37,7 +37,7 @@ def build_seed(num_classes: int = len(EMOTIONS)) -> keras.Model:
         x = layers.BatchNormalization(name=f"fc{index}_bn")(x)
         x = layers.ReLU(name=f"fc{index}_relu")(x)
         x = layers.Dropout(0.25, name=f"fc{index}_drop")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="emotion")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="emotion")(x)
     return keras.Model(inputs, outputs, name="seed")
 
 
@@ -64,7 +64,7 @@ def build_fernet(
     x = layers.BatchNormalization(name="fc_bn")(x)
     x = layers.ReLU(name="fc_relu")(x)
     x = layers.Dropout(0.4, name="fc_drop")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="emotion")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="emotion")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -95,7 +95,7 @@ def build_tiny(num_classes: int = len(EMOTIONS)) -> keras.Model:
     x = layers.MaxPooling2D(4, name="block1_pool")(x)
     x = _conv_bn_relu(x, 16, name="block2")
     x = layers.GlobalAveragePooling2D(name="gap")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="emotion")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="emotion")(x)
     return keras.Model(inputs, outputs, name="tiny")
 
 

@@ -24,6 +24,8 @@ from training.core.labels import SPLITS
 ARCHITECTURES: tuple[str, ...] = ("tiny", "seed", "fernet", "fernet_deep")
 OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "sgd")
 SCHEDULES: tuple[str, ...] = ("plateau", "cosine", "constant")
+# Keras dtype policies: mixed_bfloat16 computes in bfloat16 and keeps the weights in float32.
+PRECISIONS: tuple[str, ...] = ("float32", "mixed_bfloat16")
 MAX_EPOCHS = 500
 MAX_SEED = 2**31 - 1
 
@@ -79,6 +81,11 @@ class TrainConfig:
     class_weights: bool = option(False, "weight classes inversely to their frequency", job=True)
     augment: bool = option(True, "random flips, shifts, rotations and zooms of the training faces", job=True)
     jit_compile: bool = option(True, "XLA compilation (--no-jit disables it)", flag="--no-jit", job=True)
+    # Measured with `manage.py bench_training` (docs/benchmarks.md): on a CPU with AVX-512 BF16,
+    # --no-jit with mixed_bfloat16 trains about twice as fast as the defaults.
+    precision: str = option("float32", "compute precision; mixed_bfloat16 computes in bfloat16 with float32 "
+                            "weights (fast on CPUs with AVX-512 BF16; the saved network is float32)",
+                            choices=PRECISIONS, job=True)
     seed: int = option(1, "seeds the weights, the shuffle order and the augmentation", minimum=0, maximum=MAX_SEED,
                        job=True)
     train_split: str = option("Training", "the split trained on", choices=SPLITS, cli=False)

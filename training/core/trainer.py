@@ -218,6 +218,27 @@ def recompute_batch_norm(model, data: FaceDataset, batch_size: int = 256) -> Non
             layer.momentum = momentum
 
 
+def save_network(model, config: TrainConfig, path: Path) -> None:
+    """Save the network (weights and architecture, no optimizer) as float32, whatever it computes
+    in: a bfloat16 network is rebuilt in float32 with the same weights, so that every later reader
+    (export, ensembles, fine-tuning) gets a plain float32 network."""
+    import keras
+
+    from training.core import architectures
+
+    if config.precision == "float32":
+        model.save(path)
+        return
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        plain = architectures.build(config.architecture)
+        plain.set_weights(model.get_weights())
+        plain.save(path)
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+
+
 def _swa_path(out: Path) -> Path:
     return out / "checkpoint" / "swa.npz"
 
@@ -236,7 +257,7 @@ def _save_average(out: Path, average: list[np.ndarray]) -> None:
 
 
 def _keep_average_if_better(model, average: list[np.ndarray], train_data: FaceDataset, val_ds, state: TrainState,
-                   out: Path) -> None:
+                   out: Path, config: TrainConfig) -> None:
     """Evaluate the averaged weights (with fresh batch-norm statistics); keep them as model.keras
     when they beat the model kept so far (the best epoch, or an earlier average) on validation."""
     model.set_weights(average)
@@ -248,7 +269,7 @@ def _keep_average_if_better(model, average: list[np.ndarray], train_data: FaceDa
                  "val_accuracy": float(val_accuracy), "chosen": bool(chosen)}
     if chosen:
         state.best_val_accuracy = float(val_accuracy)
-        model.save(out / "model.keras")
+        save_network(model, config, out / "model.keras")
     logger.info("weight average of %d epochs: val_acc %.4f (%s)", state.swa_epochs, val_accuracy,
                 "chosen" if chosen else f"not better than the kept model, {best_so_far:.4f}")
 
@@ -322,6 +343,7 @@ def build_or_resume(config: TrainConfig, *, resume: bool) -> TrainingRun:
     out.mkdir(parents=True, exist_ok=True)
     (out / "checkpoint").mkdir(exist_ok=True)
     keras.utils.set_random_seed(config.seed)
+    keras.mixed_precision.set_global_policy(config.precision)  # the layers built below compute in it
     dataset, held_out, train_data, val_data = load_splits(config)
 
     checkpoint, state_path = out / "checkpoint" / "last.keras", out / "state.json"
@@ -381,7 +403,7 @@ def keep_if_best(run: TrainingRun, val_accuracy: float) -> None:
     if val_accuracy > run.state.best_val_accuracy:
         run.state.best_val_accuracy = float(val_accuracy)
         run.state.best_epoch = run.state.epoch
-        run.model.save(run.out / "model.keras")
+        save_network(run.model, run.config, run.out / "model.keras")
 
 
 def step_plateau_schedule(run: TrainingRun, val_accuracy: float, learning_rate: float) -> None:
@@ -446,7 +468,7 @@ def finish_run(run: TrainingRun, *, evaluate_at_end: bool) -> TrainResult:
 
     config, state, out = run.config, run.state, run.out
     if run.average is not None and state.swa is None:
-        _keep_average_if_better(run.model, run.average, run.train_data, run.val_stream, state, out)
+        _keep_average_if_better(run.model, run.average, run.train_data, run.val_stream, state, out, config)
         _write_json(out / "state.json", asdict(state))
     export_tflite(keras.models.load_model(out / "model.keras", compile=False), out / "model.tflite")
     if not evaluate_at_end:
@@ -477,16 +499,23 @@ def train(
     """Train per `config`; write artifacts into `config.out`; return the final state. Each epoch
     is logged (logger `training.core.trainer`) and reported to `on_epoch`, which may raise
     TrainingCancelled to stop after it."""
-    run = build_or_resume(config, resume=resume)
-    while not run.finished:
-        record = train_one_epoch(run, verbose=verbose)
-        keep_if_best(run, record["val_accuracy"])
-        step_plateau_schedule(run, record["val_accuracy"], record["learning_rate"])
-        check_early_stopping(run)
-        update_weight_average(run)
-        save_checkpoint(run)
-        report = epoch_report(run, record)
-        log_epoch(report)
-        if on_epoch is not None:
-            on_epoch(report)
-    return finish_run(run, evaluate_at_end=evaluate_at_end)
+    import keras
+
+    policy = keras.mixed_precision.global_policy()  # the run's precision is the process's while it runs
+    try:
+        run = build_or_resume(config, resume=resume)
+        while not run.finished:
+            record = train_one_epoch(run, verbose=verbose)
+            keep_if_best(run, record["val_accuracy"])
+            step_plateau_schedule(run, record["val_accuracy"], record["learning_rate"])
+            check_early_stopping(run)
+            update_weight_average(run)
+            save_checkpoint(run)
+            report = epoch_report(run, record)
+            log_epoch(report)
+            if on_epoch is not None:
+                on_epoch(report)
+        keras.mixed_precision.set_global_policy("float32")  # export and evaluation: the saved float32 network
+        return finish_run(run, evaluate_at_end=evaluate_at_end)
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
