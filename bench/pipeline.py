@@ -43,6 +43,27 @@ def _face_counts(results: Sequence[list]) -> dict[str, int]:
     return {str(faces): frames for faces, frames in sorted(Counter(len(r) for r in results).items())}
 
 
+def frame_stages(pipeline: RecognitionPipeline, frames: Sequence[bytes]) -> dict[str, float]:
+    """Where an independent frame's time goes: each step of `pipeline.process`, timed on its own
+    over the same frames (medians). The two detection passes only for a detector that has them."""
+    images, _ = time_each(pipeline.decode, frames)
+    decoded = [pipeline.decode(frame) for frame in frames]
+    stages = {"decode": _median(images)}
+    detector = pipeline.detector
+    if hasattr(detector, "propose") and hasattr(detector, "confirm"):
+        coarse_ms, candidates = time_each(detector.propose, decoded)
+        fine_ms, _ = time_each(lambda pair: detector.confirm(*pair), list(zip(decoded, candidates, strict=True)))
+        stages.update({"detect_coarse": _median(coarse_ms), "detect_fine": _median(fine_ms)})
+    else:
+        detect_ms, _ = time_each(detector.detect, decoded)
+        stages["detect"] = _median(detect_ms)
+    boxes = [detector.detect(image) for image in decoded]
+    crop_ms, crops = time_each(lambda pair: pipeline.crop_faces(*pair), list(zip(decoded, boxes, strict=True)))
+    classify_ms, _ = time_each(pipeline.classifier.classify, crops)
+    stages.update({"crop": _median(crop_ms), "classify": _median(classify_ms)})
+    return stages
+
+
 def run_benchmark(
     pipeline: RecognitionPipeline, *, frames: int = 500, log: Callable[[str], None] = lambda _: None
 ) -> dict[str, Any]:
@@ -75,6 +96,8 @@ def run_benchmark(
     live_classify_ms, _ = time_each(pipeline.live_classifier.classify,
                                     [rng.integers(0, 256, (1, 48, 48), dtype=np.uint8) for _ in range(frames)])
 
+    stages = frame_stages(pipeline, [variants[i % len(variants)] for i in range(frames)])
+
     # For reading the figures: the cost of Haar on a whole 640x480 frame on this machine, right now.
     reference_frames = [cv2.imdecode(np.frombuffer(v, np.uint8), cv2.IMREAD_GRAYSCALE) for v in variants]
     full_frame_haar = HaarFaceDetector(detection_side=max(FRAME_SIZE))
@@ -91,6 +114,7 @@ def run_benchmark(
         "classify_8_ms_median": _median(classify_ms[8]),
         "live_classify_1_ms_median": _median(live_classify_ms),
         "haar_full_frame_ms_median": _median(haar_full_ms),
+        "frame_stages_ms_median": stages,
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "faces_found_per_frame": {"frame": _face_counts(frame_results), "stream": _face_counts(stream_results)},
         "detector": type(pipeline.detector).__name__,

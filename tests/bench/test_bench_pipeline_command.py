@@ -31,6 +31,9 @@ def test_bench_writes_the_figures(settings, tiny_model_dir, tmp_path):
     # Sanity, not timing: every frame of both runs shows the one face.
     assert figures["faces_found_per_frame"] == {"frame": {"1": 12}, "stream": {"1": 12}}
     assert "frame_ms_median" in out.getvalue()
+    stages = figures["frame_stages_ms_median"]
+    assert set(stages) == {"decode", "detect_coarse", "detect_fine", "crop", "classify"}
+    assert all(value > 0 for value in stages.values())
 
 
 def test_bench_model_option(tiny_model_dir, tmp_path):
