@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from bench import loadtest
 
-P95_BAR_MS = 150.0
+P95_BAR_MS = 100.0  # the production layout's goal (docs/deployment.md): p95 <= 100 ms, no errors, nothing dropped
 
 
 def astronaut_frame() -> bytes:
@@ -45,6 +45,8 @@ class Command(BaseCommand):
         parser.add_argument("--user-prefix", default="loadtest")
         parser.add_argument("--password", help="the users' password (default: a new random one)")
         parser.add_argument("--no-create-users", action="store_true", help="sign in existing users only")
+        parser.add_argument("--p95-bar-ms", type=float, default=P95_BAR_MS,
+                            help="the round trip p95 the verdict holds the run to (default: %(default)s)")
 
     def handle(self, *args, **options) -> None:
         if options["clients"] < 1 or options["fps"] <= 0 or options["seconds"] <= 0:
@@ -66,10 +68,13 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         summary = loadtest.run_load_test(config, cookies, frame, server_pid=options["server_pid"])
         p95 = summary["latency_ms"]["p95"]
-        summary["meets_bar"] = bool(summary["errors"] == 0 and p95 is not None and p95 <= P95_BAR_MS)
+        bar = options["p95_bar_ms"]
+        summary["p95_bar_ms"] = bar
+        summary["meets_bar"] = bool(summary["errors"] == 0 and summary["dropped"] == 0 and p95 is not None
+                                    and p95 <= bar)
         self.stdout.write(loadtest.format_report(summary))
         verdict = "meets" if summary["meets_bar"] else "misses"
-        self.stdout.write(f"  {verdict} the bar: p95 <= {P95_BAR_MS:g} ms and no errors")
+        self.stdout.write(f"  {verdict} the bar: p95 <= {bar:g} ms, no errors, nothing dropped")
         if options["json"]:
             options["json"].parent.mkdir(parents=True, exist_ok=True)
             options["json"].write_text(json.dumps(summary, indent=2))
