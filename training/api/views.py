@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -24,9 +24,22 @@ from training.models import TrainingJob
 from training.permissions import ACTIVATE_MODEL_VERSION, CANCEL_JOBS, QUEUE_JOBS, VIEW_JOBS
 from training.services import jobs, registry
 
+CONFIRM_DOWNGRADE = "confirm_downgrade"  # the query parameter that activates a lower-scoring version anyway
+
 
 def _as_api_error(error: DjangoValidationError) -> ValidationError:
     return ValidationError({"detail": error.messages})
+
+
+def _downgrade_refusal(version, active) -> Response:
+    """409: activating `version` would lose accuracy against the active version on the same split,
+    which the admin asks about first; the client repeats the call with `confirm_downgrade=true`."""
+    return Response({
+        "detail": (f"{version.name} scores {version.accuracy:.2%} on {version.split} ({version.n} faces), below "
+                   f"the active {active.name}'s {active.accuracy:.2%} on the same faces; repeat with "
+                   f"?{CONFIRM_DOWNGRADE}=true to activate it anyway"),
+        "active": active.pk,
+    }, status=status.HTTP_409_CONFLICT)
 
 
 @extend_schema_view(
@@ -40,13 +53,23 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [ActionPermission]
     action_permissions = {"activate": ACTIVATE_MODEL_VERSION}
 
-    @extend_schema(summary=f"Make this version the one live recognition uses (staff with {ACTIVATE_MODEL_VERSION})",
-                   request=None,
-                   responses={200: ModelVersionSerializer, 400: OpenApiResponse(description="no model file")})
+    @extend_schema(
+        summary=f"Make this version the one live recognition uses (staff with {ACTIVATE_MODEL_VERSION})",
+        request=None,
+        parameters=[OpenApiParameter(CONFIRM_DOWNGRADE, bool, description=(
+            "activate even if the version scores below the active one on the same split (else 409)"))],
+        responses={200: ModelVersionSerializer, 400: OpenApiResponse(description="no model file"),
+                   409: OpenApiResponse(description="it scores below the active version on the same split: "
+                                        f"repeat with {CONFIRM_DOWNGRADE}=true")})
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, pk: str | None = None) -> Response:
+        version = self.get_object()
+        confirmed = request.query_params.get(CONFIRM_DOWNGRADE, "").lower() in {"true", "1", "yes"}
+        active = selectors.activation_downgrade(version)
+        if active is not None and not confirmed:
+            return _downgrade_refusal(version, active)
         try:
-            version = registry.activate_model_version(self.get_object())
+            version = registry.activate_model_version(version)
         except DjangoValidationError as error:
             raise _as_api_error(error) from error
         return Response(self.get_serializer(version).data)

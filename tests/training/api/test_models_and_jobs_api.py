@@ -131,3 +131,28 @@ def test_job_detail_list_filter_cancel_and_datasets(staff_api, data_root):
     assert staff_api.post(reverse("api-job-cancel", args=[finished.pk])).status_code == 400
     datasets = staff_api.get(reverse("api-job-datasets")).json()
     assert datasets == [{"path": str((data_root / "faces.npz").resolve()), "name": "faces.npz"}]
+
+
+def test_activating_a_lower_scoring_version_asks_for_confirmation(staff_api, tiny_model_dir):
+    """As the admin does: a version below the active one on the same split and faces is refused
+    (409, naming both) until the call says it means it."""
+    active = ModelVersionFactory(artifact_dir=str(tiny_model_dir), metrics={"accuracy": 0.7, "n": 3589})
+    ModelVersion.objects.exclude(pk=active.pk).update(is_active=False)
+    ModelVersion.objects.filter(pk=active.pk).update(is_active=True)
+    worse = ModelVersionFactory(artifact_dir=str(tiny_model_dir), name="worse", metrics={"accuracy": 0.6, "n": 3589})
+    response = staff_api.post(reverse("api-model-activate", args=[worse.pk]))
+    assert response.status_code == 409
+    assert response.json()["active"] == active.pk and "worse scores 60.00%" in response.json()["detail"]
+    assert list(ModelVersion.objects.filter(is_active=True)) == [active]
+
+    response = staff_api.post(reverse("api-model-activate", args=[worse.pk]) + "?confirm_downgrade=true")
+    assert response.status_code == 200
+    assert list(ModelVersion.objects.filter(is_active=True)) == [worse]
+
+
+def test_a_version_scored_on_other_faces_is_not_called_a_downgrade(staff_api, tiny_model_dir):
+    active = ModelVersionFactory(artifact_dir=str(tiny_model_dir), metrics={"accuracy": 0.7, "n": 3589})
+    ModelVersion.objects.exclude(pk=active.pk).update(is_active=False)
+    ModelVersion.objects.filter(pk=active.pk).update(is_active=True)
+    other = ModelVersionFactory(artifact_dir=str(tiny_model_dir), metrics={"accuracy": 0.2, "n": 100})
+    assert staff_api.post(reverse("api-model-activate", args=[other.pk])).status_code == 200
