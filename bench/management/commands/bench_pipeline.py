@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 
 from bench.pipeline import run_benchmark
+from bench.report import print_and_write
 from emotions.active_model import build_pipeline
 
 MINIMUM_FRAMES = 10
@@ -29,12 +27,4 @@ class Command(BaseCommand):
         except (OSError, ValueError) as error:
             raise CommandError(str(error)) from error
         figures = run_benchmark(pipeline, frames=frames, log=self.stderr.write)
-        for name, value in figures.items():
-            self.stdout.write(f"{name}: {value}")
-        if json:
-            Path(json).write_text(_dumps(figures) + "\n")
-            self.stdout.write(f"written to {json}")
-
-
-def _dumps(figures: dict) -> str:
-    return json.dumps(figures, indent=2)
+        print_and_write(figures, json, self.stdout)

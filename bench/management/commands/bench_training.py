@@ -3,13 +3,12 @@ setting that might make CPU training faster (XLA, bfloat16 mixed precision, batc
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from bench.report import write_figures
 from bench.training_speed import SETTINGS, compare
 
 
@@ -34,10 +33,4 @@ class Command(BaseCommand):
             self.stdout.write(f"{name}: {row['epoch_seconds_median']:.1f} s per epoch "
                               f"({row['ms_per_training_image']:.2f} ms per image, "
                               f"x{row['speed_vs_first']:.2f} the first's speed)")
-        if json:
-            Path(json).write_text(_dumps(figures) + "\n")
-            self.stdout.write(f"written to {json}")
-
-
-def _dumps(figures: dict) -> str:
-    return json.dumps(figures, indent=2)
+        write_figures(figures, json, self.stdout)

@@ -14,6 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from bench.report import write_figures
 from bench.video import CASES, write_case
 
 
@@ -55,9 +56,7 @@ class Command(BaseCommand):
             }
             for key, value in figures["cases"][name].items():
                 self.stdout.write(f"{name} {key}: {value}")
-        if json:
-            Path(json).write_text(_dumps(figures) + "\n")
-            self.stdout.write(f"written to {json}")
+        write_figures(figures, json, self.stdout)
 
     def _analyse(self, path: Path, every: int) -> dict:
         with tempfile.TemporaryDirectory() as folder:
@@ -73,6 +72,3 @@ class Command(BaseCommand):
 def json_load(path: Path) -> dict:
     return json.loads(path.read_text())
 
-
-def _dumps(figures: dict) -> str:
-    return json.dumps(figures, indent=2)
