@@ -414,6 +414,12 @@ def summarise(
     }
 
 
+def meets_bar(summary: dict, p95_bar_ms: float) -> bool:
+    """The production goal: no errors, no frame dropped, and the round trip's p95 within the bar."""
+    p95 = summary["latency_ms"]["p95"]
+    return summary["errors"] == 0 and summary["dropped"] == 0 and p95 is not None and p95 <= p95_bar_ms
+
+
 def format_report(summary: dict[str, Any]) -> str:
     latency, server = summary["latency_ms"], summary["server"]
     lines = [

@@ -42,18 +42,17 @@ from emotions.recognition import (
     StreamTracker,
     YuNetFaceDetector,
 )
+from training.core.artifacts import LIVE_MODEL_FILE, MODEL_FILE
 
 if TYPE_CHECKING:
     from training.models import ModelVersion
 
 logger = logging.getLogger(__name__)
 
-MODEL_FILE = "model.tflite"
-# An ensemble's live variant: its networks without the mirror view (half the cost per face). Live
-# sessions classify with it when the artifact directory has one (named in its config.json's
-# "live_variant"): their answers are averaged over frames, which does what the mirror view does
-# for a single image. See models/README.md.
-LIVE_MODEL_FILE = "model_live.tflite"
+# An ensemble's live variant (LIVE_MODEL_FILE) is its networks without the mirror view (half the
+# cost per face). Live sessions classify with it when the artifact directory has one (named in its
+# config.json's "live_variant"): their answers are averaged over frames, which does what the mirror
+# view does for a single image. See models/README.md.
 DETECTORS = ("haar", "yunet")
 _SETTINGS_READ = {
     "EMOTION_MODEL_DIR", "FACE_DETECTOR", "YUNET_MODEL_PATH", "EMOTION_CLASSIFIER_THREADS", "MAX_FRAME_BYTES",

@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from emotions import active_model
+from training.core.artifacts import LIVE_METRICS_FILE, METRICS_FILE
 from training.core.labels import EMOTIONS
 
 logger = logging.getLogger(__name__)
 
-METRICS_FILE = "metrics.json"
-LIVE_METRICS_FILE = "metrics_live.json"  # the live variant's (active_model.LIVE_MODEL_FILE) evaluation
 WEAK_CLASS_COUNT = 2  # the note names this many classes of the lowest F1 as the weak ones
 
 
@@ -39,6 +38,7 @@ class Calibration:
     temperature: float
     error_before: float
     error_after: float
+    fitted_split: str = ""  # where the temperature was fitted (a held-out split, e.g. PublicTest)
 
     @property
     def error_before_points(self) -> float:
@@ -124,7 +124,8 @@ def evaluation_from(metrics: dict[str, Any]) -> Evaluation | None:
 def _calibration_from(figures: Any) -> Calibration | None:
     try:
         calibration = Calibration(temperature=float(figures["temperature"]), error_before=float(figures["ece_before"]),
-                                  error_after=float(figures["ece_after"]))
+                                  error_after=float(figures["ece_after"]),
+                                  fitted_split=str(figures.get("fitted_split") or ""))
     except (ValueError, TypeError, KeyError):
         return None
     values = (calibration.temperature, calibration.error_before, calibration.error_after)

@@ -9,6 +9,7 @@ consumers can tell their users (frames do not need Redis, only model activation 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from channels_redis.core import RedisChannelLayer
@@ -55,7 +56,9 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
         except asyncio.CancelledError:
             while not read.done():
                 read.cancel()
-                await asyncio.wait({read}, timeout=CANCEL_RETRY_INTERVAL)
+                # Cancelled again while the read is being stopped: the raise below answers both.
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait({read}, timeout=CANCEL_RETRY_INTERVAL)
             raise
 
     async def redis_answers(self) -> bool:

@@ -71,3 +71,12 @@ def test_masking_is_its_own_inverse():
     masked = loadtest.mask_bytes(payload, mask)
     assert masked != payload
     assert loadtest.mask_bytes(masked, mask) == payload
+
+
+@pytest.mark.parametrize(("errors", "dropped", "p95", "meets"), [
+    (0, 0, 40.0, True), (0, 0, 100.0, True), (0, 0, 100.1, False), (1, 0, 40.0, False), (0, 3, 40.0, False),
+    (0, 0, None, False),  # no answer at all
+])
+def test_the_verdict_needs_every_part_of_the_bar(errors, dropped, p95, meets):
+    summary = {"errors": errors, "dropped": dropped, "latency_ms": {"p95": p95}}
+    assert loadtest.meets_bar(summary, 100) is meets

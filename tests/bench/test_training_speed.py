@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from bench.training_speed import Setting, compare
 
@@ -35,3 +36,8 @@ def test_the_command_prints_and_writes_the_figures(tiny_npz, tmp_path, capsys):
                  "--repeats", "1", "--setting", "float32, no XLA", "--json", str(out))
     assert "float32, no XLA: " in capsys.readouterr().out
     assert json.loads(out.read_text())["settings"]["float32, no XLA"]["speed_vs_first"] == 1.0
+
+
+def test_too_few_images_are_refused_before_anything_trains(tiny_npz):
+    with pytest.raises(CommandError, match="at least 4 images"):
+        call_command("bench_training", "--data", str(tiny_npz), "--images", "0")

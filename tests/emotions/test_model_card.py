@@ -104,12 +104,14 @@ def test_figures_that_are_not_an_accuracy_are_not_shown(tmp_path, accuracy):
 
 
 def test_model_page_says_how_well_the_scores_are_calibrated(client, model_dir):
-    figures = {**metrics(0.6417), "calibration": {"temperature": 0.8791, "ece_before": 0.0367, "ece_after": 0.0304}}
+    figures = {**metrics(0.6417), "calibration": {"temperature": 0.8791, "ece_before": 0.0367, "ece_after": 0.0304,
+                                                  "fitted_split": "ValidationFold"}}
     (model_dir / METRICS_FILE).write_text(json.dumps(figures))
     assert model_card().full.calibration.error_after_points == 3.0
     html = client.get(reverse("model")).content.decode()
     calibration = re.search(r'id="model-calibration">([^<]*)<', html).group(1)
     assert "temperature 0.88" in calibration and "3.0 points" in calibration and "3.7 uncalibrated" in calibration
+    assert "fitted on ValidationFold" in calibration  # the split the fit recorded, not an assumed one
 
 
 def test_model_page_without_calibration_figures_says_nothing_of_them(client, model_dir):

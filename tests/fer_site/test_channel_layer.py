@@ -110,3 +110,32 @@ async def test_a_read_cancelled_as_it_starts_ends_at_once_over_redis(cancel_afte
     done, _ = await asyncio.wait({read}, timeout=3)
     assert done, "the cancelled read is still reading"
     assert read.cancelled()
+
+
+async def test_a_read_cancelled_twice_still_stops_the_stock_read(monkeypatch):
+    """A second cancel while the layer is stopping a stubborn read must not leave that read running."""
+    stock_read_ended = asyncio.Event()
+
+    async def read_that_swallows_two_cancellations(self, channel):
+        swallowed = 0
+        try:
+            while True:
+                try:
+                    await asyncio.sleep(3600)
+                except asyncio.CancelledError:
+                    swallowed += 1
+                    if swallowed > 2:
+                        raise
+        finally:
+            stock_read_ended.set()
+
+    monkeypatch.setattr(RedisChannelLayer, "receive", read_that_swallows_two_cancellations)
+    layer = ResilientRedisChannelLayer(hosts=[{"address": "redis://127.0.0.1:1/0"}])
+    read = asyncio.create_task(layer.receive("specific.channel!one"))
+    await asyncio.sleep(0.05)
+    read.cancel()
+    await asyncio.sleep(0.05)  # the layer is now cancelling the stock read, every 0.1 s
+    read.cancel()
+    done, _ = await asyncio.wait({read}, timeout=5)
+    assert done and read.cancelled()
+    assert stock_read_ended.is_set()

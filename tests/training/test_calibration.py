@@ -99,6 +99,7 @@ def test_calibrating_records_the_fit_and_evaluation_reports_it(model_dir, tiny_n
     raw = predict_probabilities(model_dir, dataset.split("PrivateTest").pixels)
     labels = dataset.split("PrivateTest").labels
     assert metrics["calibration"]["temperature"] == recorded["temperature"]
+    assert metrics["calibration"]["fitted_split"] == recorded["fitted_split"] == "PublicTest"
     assert metrics["calibration"]["ece_before"] == pytest.approx(expected_calibration_error(raw, labels))
     calibrated = apply_temperature(raw, recorded["temperature"])
     assert metrics["calibration"]["ece_after"] == pytest.approx(expected_calibration_error(calibrated, labels))
@@ -111,6 +112,8 @@ def test_a_temperature_that_does_not_help_is_not_adopted(model_dir, tiny_npz, mo
     assert recorded["fitted_temperature"] == 0.2
     assert not recorded["adopted"]
     assert recorded["temperature"] == 1.0
+    assert recorded["fitted"]["temperature"] == 0.2  # the refused fit's figures are kept
+    assert recorded["fitted"]["ece_after"] >= recorded["fitted"]["ece_before"]
     assert model_temperature(model_dir / "model.tflite") == 1.0
 
 
@@ -120,3 +123,24 @@ def test_the_command_refuses_to_fit_on_the_reporting_split(model_dir, tiny_npz):
     with pytest.raises(ValueError, match="PrivateTest is for reporting only"):
         calibrate_model(model_dir, load_dataset(tiny_npz), "PrivateTest")
     assert "calibration" not in json.loads((model_dir / "config.json").read_text())
+
+
+def test_a_data_set_without_splits_is_refused(model_dir, tmp_path):
+    """Without a held-out split the fit could run on faces the network was trained on."""
+    from tests.training.conftest import make_faces
+
+    pixels, labels = make_faces(40)
+    data = tmp_path / "nosplits.npz"
+    np.savez(data, pixels=pixels, emotion=labels)
+    with pytest.raises(CommandError, match="has no splits"):
+        call_command("calibrate", "--model", str(model_dir), "--data", str(data))
+    assert "calibration" not in json.loads((model_dir / "config.json").read_text())
+
+
+def test_the_live_variant_is_evaluated_into_its_own_metrics_file(model_dir, tiny_npz):
+    (model_dir / "model_live.tflite").write_bytes((model_dir / "model.tflite").read_bytes())
+    (model_dir / "config.json").write_text(json.dumps({"architecture": "tiny",
+                                                       "live_variant": {"file": "model_live.tflite"}}))
+    call_command("evaluate", "--model", str(model_dir), "--data", str(tiny_npz), "--file", "model_live.tflite")
+    assert json.loads((model_dir / "metrics_live.json").read_text())["n"] == 21
+    assert not (model_dir / "metrics.json").exists()

@@ -136,6 +136,19 @@ def test_a_model_whose_labels_are_not_ours_is_neither_registered_nor_activated(m
     assert not ModelVersion.objects.filter(is_active=True, pk=version.pk).exists()
 
 
+@pytest.mark.parametrize("temperature", ["warm", None, float("nan"), 0, 1e9])
+def test_a_model_whose_temperature_cannot_be_applied_is_neither_registered_nor_activated(
+        model_dir, empty_registry, temperature):
+    folder = model_dir("bad-temperature")
+    config = {"architecture": "tiny", "calibration": {"temperature": temperature}}
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValidationError, match=r"bad-temperature cannot be registered: .*temperature"):
+        registry.register_model_version(name="bad-temperature", artifact_dir=folder)
+    version = ModelVersionFactory(name="bad", artifact_dir=str(folder))
+    with pytest.raises(ValidationError, match=r"bad cannot be activated: .*temperature"):
+        registry.activate_model_version(version)
+
+
 def test_a_new_process_starts_with_the_active_version(settings, model_dir, empty_registry, fresh_pipeline):
     settings.EMOTION_MODEL_DIR = model_dir("configured")
     active_model.reset_pipeline()

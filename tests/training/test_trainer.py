@@ -68,8 +68,9 @@ def test_resume_continues_from_the_checkpoint(tiny_npz, tmp_path, caplog):
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="training.core.trainer"):
         resumed = train(tiny_config(tiny_npz, out, epochs=2), resume=True, verbose=0, evaluate_at_end=False)
-    assert "resuming after epoch 1" in caplog.messages[0]
-    assert caplog.messages[1].startswith("epoch 2/2 loss ")  # the line a CLI run and a worker's log show
+    messages = [record.getMessage() for record in caplog.records if record.name == "training.core.trainer"]
+    assert "resuming after epoch 1" in messages[0]
+    assert messages[1].startswith("epoch 2/2 loss ")  # the line a CLI run and a worker's log show
     assert resumed.state.epoch == 2
     assert [row["epoch"] for row in resumed.state.history] == [1, 2]
     config = json.loads((out / "config.json").read_text())
@@ -151,8 +152,12 @@ def test_a_bfloat16_run_resumes_and_saves_a_float32_network_that_exports(tiny_np
 
     out = tmp_path / "run"
     config = tiny_config(tiny_npz, out, precision="mixed_bfloat16", swa_start=0)
-    train(config, verbose=0, evaluate_at_end=False)
-    assert keras.mixed_precision.global_policy().name == "float32"  # the process's policy is given back
+    keras.mixed_precision.set_global_policy("mixed_float16")  # whatever the process had before
+    try:
+        train(config, verbose=0, evaluate_at_end=False)
+        assert keras.mixed_precision.global_policy().name == "mixed_float16"  # is given back
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
     checkpoint = keras.models.load_model(out / "checkpoint" / "last.keras")
     assert checkpoint.layers[-2].compute_dtype == "bfloat16"  # the resumable run computes in bfloat16
     resumed = train(tiny_config(tiny_npz, out, epochs=2, precision="mixed_bfloat16", swa_start=0),
@@ -164,3 +169,31 @@ def test_a_bfloat16_run_resumes_and_saves_a_float32_network_that_exports(tiny_np
     exported = predict_probabilities(out, faces)
     np.testing.assert_allclose(exported, saved.predict(faces[..., None].astype(np.float32), verbose=0), atol=1e-4)
     assert resumed.metrics["n"] == 21
+
+
+def test_a_bfloat16_run_augments_in_float32_and_resumes_only_in_bfloat16(tiny_npz, tmp_path):
+    """The augmentation layers are not part of the network: their images stay float32."""
+    import keras
+
+    from training.core.trainer import build_or_resume
+
+    out = tmp_path / "run"
+    try:
+        run = build_or_resume(tiny_config(tiny_npz, out, precision="mixed_bfloat16"), resume=False)
+        images, _ = next(iter(run.train_stream))
+        assert images.dtype.name == "float32"
+        assert run.model.layers[-2].compute_dtype == "bfloat16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    train(tiny_config(tiny_npz, out, precision="mixed_bfloat16"), verbose=0, evaluate_at_end=False)
+    with pytest.raises(ValueError, match="--precision mixed_bfloat16"):
+        train(tiny_config(tiny_npz, out, epochs=2), resume=True, verbose=0)
+
+
+def test_a_resumed_run_may_switch_xla_off(tiny_npz, tmp_path):
+    from training.core.trainer import build_or_resume
+
+    out = tmp_path / "run"
+    train(tiny_config(tiny_npz, out, jit_compile=True), verbose=0, evaluate_at_end=False)
+    resumed = build_or_resume(tiny_config(tiny_npz, out, epochs=2, jit_compile=False), resume=True)
+    assert resumed.state.epoch == 1 and resumed.model.jit_compile is False

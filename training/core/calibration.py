@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL_FILE = "model.tflite"  # the directory's main model; a live variant names its own file
+from training.core.artifacts import CONFIG_FILE, MODEL_FILE
+
 CALIBRATION_BINS = 15  # equal-width confidence bins of the expected calibration error
 TEMPERATURE_RANGE = (0.2, 5.0)  # the search interval: far beyond any sensible fit at both ends
 _EPSILON = 1e-12
@@ -105,20 +106,28 @@ def _config_entry(config: dict, model_file: str) -> dict | None:
     return config if model_file == MODEL_FILE else None
 
 
+def recorded_calibration(model_path: str | Path) -> dict:
+    """What `calibrate` recorded for this model file in its directory's `config.json` ({} if nothing)."""
+    model_path = Path(model_path)
+    try:
+        config = json.loads((model_path.parent / CONFIG_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    entry = _config_entry(config, model_path.name) if isinstance(config, dict) else None
+    calibration = entry.get("calibration") if entry else None
+    return calibration if isinstance(calibration, dict) else {}
+
+
 def model_temperature(model_path: str | Path) -> float:
     """The temperature written for this model file in its directory's `config.json`; 1 (scores as
     the network gives them) for a model never calibrated."""
-    model_path = Path(model_path)
+    calibration = recorded_calibration(model_path)
     try:
-        config = json.loads((model_path.parent / "config.json").read_text())
-    except (OSError, ValueError):
-        return 1.0
-    entry = _config_entry(config, model_path.name) if isinstance(config, dict) else None
-    calibration = entry.get("calibration") if entry else None
-    if not isinstance(calibration, dict):
-        return 1.0
-    temperature = float(calibration.get("temperature", 1.0))
-    if not TEMPERATURE_RANGE[0] <= temperature <= TEMPERATURE_RANGE[1]:
+        temperature = float(calibration.get("temperature", 1.0))
+    except (TypeError, ValueError):
+        raise ValueError(f"{model_path}: calibration temperature {calibration.get('temperature')!r} "
+                         "is not a number") from None
+    if not TEMPERATURE_RANGE[0] <= temperature <= TEMPERATURE_RANGE[1]:  # NaN fails this too
         raise ValueError(f"{model_path}: calibration temperature {temperature} is outside {TEMPERATURE_RANGE}")
     return temperature
 
@@ -126,12 +135,15 @@ def model_temperature(model_path: str | Path) -> float:
 def write_calibration(model_path: str | Path, calibration: dict) -> Path:
     """Record `calibration` (with its `temperature`) for this model file in its directory's `config.json`."""
     model_path = Path(model_path)
-    config_path = model_path.parent / "config.json"
+    config_path = model_path.parent / CONFIG_FILE
     config = json.loads(config_path.read_text()) if config_path.is_file() else {}
     entry = _config_entry(config, model_path.name)
     if entry is None:
         raise ValueError(f"{config_path} does not describe {model_path.name} "
                          f"(neither {MODEL_FILE} nor its live variant)")
     entry["calibration"] = calibration
-    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    # Written beside and renamed over: a server loading the model never reads half a file.
+    partial = config_path.with_name(config_path.name + ".partial")
+    partial.write_text(json.dumps(config, indent=2) + "\n")
+    partial.replace(config_path)
     return config_path

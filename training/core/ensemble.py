@@ -26,6 +26,7 @@ import numpy as np
 from keras import layers
 
 from training.core.architectures import INPUT_SHAPE
+from training.core.artifacts import MODEL_FILE
 from training.core.labels import EMOTIONS, check_model_labels
 
 
@@ -214,7 +215,7 @@ def write_ensemble(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.keras")
-    export_tflite(model, out / "model.tflite", calibration=calibration)
+    export_tflite(model, out / MODEL_FILE, calibration=calibration)
     command = command or shlex.join(sys.argv)
     entries = [
         {"dir": member.source, "architecture": member.config.get("architecture", ""),

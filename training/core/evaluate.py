@@ -9,7 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from training.core.calibration import MODEL_FILE, apply_temperature, calibration_report, model_temperature
+from training.core.artifacts import MODEL_FILE
+from training.core.calibration import (
+    apply_temperature,
+    calibration_report,
+    model_temperature,
+    recorded_calibration,
+)
 from training.core.data import FaceDataset, train_overlap_mask
 from training.core.export import predict_tflite
 from training.core.labels import EMOTIONS, check_model_labels
@@ -74,11 +80,13 @@ def evaluate_model(
     """
     raw = predict_probabilities(model_dir, data.pixels, tta=tta, model_file=model_file)
     temperature = model_temperature(Path(model_dir) / model_file)
+    fitted_split = recorded_calibration(Path(model_dir) / model_file).get("fitted_split")
     probabilities = apply_temperature(raw, temperature)
     predictions = probabilities.argmax(axis=1)
     metrics = compute_metrics(data.labels, predictions)
     metrics.update({"split": split, "data": data_path, "tta": tta, "model_file": model_file,
-                    "calibration": calibration_report(raw, data.labels, temperature)})
+                    "calibration": {**calibration_report(raw, data.labels, temperature),
+                                    "fitted_split": fitted_split}})
     if overlap is not None and overlap.any():
         keep = ~overlap
         metrics["without_train_overlap"] = {
@@ -190,7 +198,10 @@ def calibrate_model(model_dir: str | Path, dataset: FaceDataset, split: str, *, 
 
     if split == "PrivateTest":
         raise ValueError("PrivateTest is for reporting only: fit the temperature on PublicTest")
-    part = dataset.split(split) if dataset.usage is not None else dataset
+    if dataset.usage is None:
+        raise ValueError(f"{data_path or 'the data set'} has no splits: a temperature must be fitted on held-out "
+                         "faces (a PublicTest split), never on faces the network was trained on")
+    part = dataset.split(split)
     raw = predict_probabilities(model_dir, part.pixels, model_file=model_file)
     fitted = calibration_report(raw, part.labels, fit_temperature(raw, part.labels))
     # The fit minimises the log loss; users read confidences, so the temperature is kept only if
@@ -200,7 +211,9 @@ def calibrate_model(model_dir: str | Path, dataset: FaceDataset, split: str, *, 
         **(fitted if adopted else calibration_report(raw, part.labels, 1.0)),
         "fitted_temperature": fitted["temperature"],
         "adopted": adopted,
+        **({} if adopted else {"fitted": fitted}),  # what the refused temperature would have given
         "fitted_on": f"{split} of {data_path} ({len(part.labels)} faces)",
+        "fitted_split": split,
         "rule": "the temperature minimising the log loss, kept only if it also lowers the expected "
                 "calibration error on the same split (otherwise 1)",
         "command": command or shlex.join(sys.argv),

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from training.core.artifacts import MODEL_FILE
 from training.core.data import (
     EMOTIONS,
     HOLDOUT_FRACTION,
@@ -226,7 +227,7 @@ def save_network(model, config: TrainConfig, path: Path) -> None:
 
     from training.core import architectures
 
-    if config.precision == "float32":
+    if all(layer.compute_dtype == "float32" for layer in model.layers):
         model.save(path)
         return
     policy = keras.mixed_precision.global_policy()
@@ -333,6 +334,15 @@ def _compiled_network(config: TrainConfig, source: InitialNetwork | None):
     return model
 
 
+def _check_resumed_precision(out: Path, config: TrainConfig) -> None:
+    """The checkpoint's layers compute in the precision the run started with; resuming it in another
+    one would silently mix the two, so it is refused."""
+    recorded = json.loads((out / "config.json").read_text()).get("precision", "float32")
+    if recorded != config.precision:
+        raise ValueError(f"{out} was trained with --precision {recorded}; resume it with the same precision "
+                         f"(asked: {config.precision})")
+
+
 def build_or_resume(config: TrainConfig, *, resume: bool) -> TrainingRun:
     """A fresh (or fine-tuned) network, or with `resume` the checkpoint and state.json of a stopped
     run in `config.out`; records the configuration and prepares the data streams."""
@@ -343,11 +353,17 @@ def build_or_resume(config: TrainConfig, *, resume: bool) -> TrainingRun:
     out.mkdir(parents=True, exist_ok=True)
     (out / "checkpoint").mkdir(exist_ok=True)
     keras.utils.set_random_seed(config.seed)
-    keras.mixed_precision.set_global_policy(config.precision)  # the layers built below compute in it
     dataset, held_out, train_data, val_data = load_splits(config)
 
     checkpoint, state_path = out / "checkpoint" / "last.keras", out / "state.json"
     resuming = resume and checkpoint.exists() and state_path.exists()
+    if resuming:
+        _check_resumed_precision(out, config)
+    state = _load_state(state_path) if resuming else TrainState(learning_rate=config.learning_rate)
+    # Only the network computes in the run's precision: the policy is set after the data streams.
+    train_stream = training_stream(train_data, config, first_epoch=state.epoch)
+    val_stream = _batched_dataset(val_data, 256, shuffle=False)
+    keras.mixed_precision.set_global_policy(config.precision)
     source = initial_network(config) if config.init_from and not resuming else None
     if source is not None:
         config = replace(config, architecture=source.architecture)
@@ -355,18 +371,17 @@ def build_or_resume(config: TrainConfig, *, resume: bool) -> TrainingRun:
         config = replace(config, architecture=json.loads((out / "config.json").read_text())["architecture"])
     if resuming:
         model = keras.models.load_model(checkpoint, compile=True)
-        state = _load_state(state_path)
+        # XLA is a way of running, not part of the network: a resumed run may switch it (--no-jit).
+        model.jit_compile = config.jit_compile
         model.optimizer.learning_rate.assign(state.learning_rate)
         logger.info("resuming after epoch %d (best val accuracy %.4f)", state.epoch, state.best_val_accuracy)
     else:
         model = _compiled_network(config, source)
-        state = TrainState(learning_rate=config.learning_rate)
     _save_config(out, config, resumed=state.epoch > 0, earlier_commands=source.commands if source else [])
     return TrainingRun(
         config=config, out=out, model=model, state=state, average=_load_average(out, state),
         dataset=dataset, held_out=held_out, train_data=train_data, val_data=val_data,
-        train_stream=training_stream(train_data, config, first_epoch=state.epoch),
-        val_stream=_batched_dataset(val_data, 256, shuffle=False),
+        train_stream=train_stream, val_stream=val_stream,
         class_weight=_balanced_class_weights(train_data.labels) if config.class_weights else None,
     )
 
@@ -470,7 +485,7 @@ def finish_run(run: TrainingRun, *, evaluate_at_end: bool) -> TrainResult:
     if run.average is not None and state.swa is None:
         _keep_average_if_better(run.model, run.average, run.train_data, run.val_stream, state, out, config)
         _write_json(out / "state.json", asdict(state))
-    export_tflite(keras.models.load_model(out / "model.keras", compile=False), out / "model.tflite")
+    export_tflite(keras.models.load_model(out / "model.keras", compile=False), out / MODEL_FILE)
     if not evaluate_at_end:
         return TrainResult(out, state, None)
     test_data = run.dataset.split(config.test_split)

@@ -15,6 +15,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from training.core.artifacts import MODEL_FILE
+from training.core.calibration import model_temperature
 from training.core.labels import LabelMismatchError, check_model_labels
 from training.models import SHIPPED_NAME, ModelVersion
 from training.signals import model_activated
@@ -46,14 +48,17 @@ def read_artifact_info(model_dir: str | Path) -> dict[str, Any]:
 
 
 def _check_servable(artifact_dir: Path, refused: str) -> None:
-    """Refuse (ValidationError) a directory live recognition could not serve: no model.tflite, or
-    a model whose class labels are not ours."""
-    if not (artifact_dir / "model.tflite").is_file():
-        raise ValidationError(f"{refused}: {artifact_dir} has no model.tflite")
+    """Refuse (ValidationError) a directory live recognition could not serve: no model.tflite, a
+    model whose class labels are not ours, or a calibration temperature it could not apply."""
+    if not (artifact_dir / MODEL_FILE).is_file():
+        raise ValidationError(f"{refused}: {artifact_dir} has no {MODEL_FILE}")
     try:
         check_model_labels(artifact_dir)
+        model_temperature(artifact_dir / MODEL_FILE)
     except LabelMismatchError as error:
         raise ValidationError(f"{refused}: {error}") from None
+    except (TypeError, ValueError) as error:
+        raise ValidationError(f"{refused}: {artifact_dir}/config.json: {error}") from None
 
 
 def register_model_version(*, name: str, artifact_dir: str | Path) -> ModelVersion:
@@ -72,7 +77,7 @@ def register_shipped_model() -> ModelVersion | None:
     Idempotent (runs after every `migrate`); does nothing while the directory holds no model yet.
     """
     model_dir = Path(settings.EMOTION_MODEL_DIR)
-    if not (model_dir / "model.tflite").is_file():
+    if not (model_dir / MODEL_FILE).is_file():
         logger.info("No shipped model at %s yet: nothing registered", model_dir)
         return None
     with transaction.atomic():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from bench.report import write_figures
 from bench.training_speed import SETTINGS, compare
@@ -27,7 +27,10 @@ class Command(BaseCommand):
     def handle(self, *args, data: str, architecture: str, images: int, repeats: int, names: list[str] | None,
                json: str | None, **options) -> None:
         chosen = tuple(s for s in SETTINGS if names is None or s.name in names)
-        figures = compare(data=data, architecture=architecture, images=images, repeats=repeats, settings=chosen)
+        try:
+            figures = compare(data=data, architecture=architecture, images=images, repeats=repeats, settings=chosen)
+        except ValueError as error:
+            raise CommandError(str(error)) from error
         figures["cpu_count"] = os.cpu_count()
         for name, row in figures["settings"].items():
             self.stdout.write(f"{name}: {row['epoch_seconds_median']:.1f} s per epoch "

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from training.core.calibration import MODEL_FILE
+from training.core.artifacts import MODEL_FILE
 from training.core.data import SPLITS, DataFormatError, load_dataset
 from training.core.evaluate import calibrate_model
 

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from training.core.calibration import MODEL_FILE
+from training.core.artifacts import MODEL_FILE, metrics_file_for
 from training.core.data import SPLITS, DataFormatError, load_dataset
 from training.core.evaluate import evaluate_split, write_evaluation
 
@@ -21,7 +21,8 @@ class Command(BaseCommand):
                             help="the model file in that directory (e.g. its live variant, model_live.tflite)")
         parser.add_argument("--tta", action="store_true", help="average with the horizontally mirrored face")
         parser.add_argument("--json", dest="json_path", default=None,
-                            help="where to write the metrics (default: <model>/metrics.json)")
+                            help="where to write the metrics (default: <model>/metrics.json, or metrics_live.json "
+                                 "for the live variant)")
 
     def handle(self, *args, data: str, split: str, model: str, model_file: str, tta: bool, json_path: str | None,
                **options):
@@ -30,7 +31,7 @@ class Command(BaseCommand):
             metrics = evaluate_split(model, dataset, split, data_path=data, tta=tta, model_file=model_file)
         except (DataFormatError, FileNotFoundError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
-        path = write_evaluation(model, metrics, json_path=json_path)
+        path = write_evaluation(model, metrics, json_path=json_path or Path(model) / metrics_file_for(model_file))
         line = f"{metrics['split'] or 'all rows'}: accuracy {metrics['accuracy']:.4f} (n={metrics['n']})"
         if "without_train_overlap" in metrics:
             clean = metrics["without_train_overlap"]
