@@ -21,7 +21,6 @@ the model they started with.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from pathlib import Path
@@ -42,7 +41,7 @@ from emotions.recognition import (
     StreamTracker,
     YuNetFaceDetector,
 )
-from training.core.artifacts import LIVE_MODEL_FILE, MODEL_FILE
+from training.core.artifacts import LIVE_MODEL_FILE, MODEL_FILE, has_live_variant
 
 if TYPE_CHECKING:
     from training.models import ModelVersion
@@ -92,19 +91,6 @@ def build_classifier(model_dir: str | Path, file_name: str = MODEL_FILE) -> Emot
     """An `EmotionClassifier` for the `model.tflite` (or another `file_name`) of an artifact directory."""
     threads = int(getattr(settings, "EMOTION_CLASSIFIER_THREADS", 1))
     return EmotionClassifier(Path(model_dir) / file_name, num_threads=threads)
-
-
-def has_live_variant(model_dir: str | Path) -> bool:
-    """Whether the directory's `config.json` names its live variant and the file is there: a
-    `model_live.tflite` left over from another model (a directory overwritten by a new model) is
-    not used."""
-    try:
-        config = json.loads((Path(model_dir) / "config.json").read_text())
-    except (OSError, ValueError):
-        return False
-    variant = config.get("live_variant") if isinstance(config, dict) else None
-    return (isinstance(variant, dict) and variant.get("file") == LIVE_MODEL_FILE
-            and (Path(model_dir) / LIVE_MODEL_FILE).is_file())
 
 
 def build_live_classifier(model_dir: str | Path) -> EmotionClassifier | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from channels_redis.core import RedisChannelLayer
 from redis.exceptions import RedisError
@@ -20,6 +21,7 @@ logger = logging.getLogger(__name__)
 PROBE_INTERVAL = 1.0  # seconds between pings while Redis is away
 PROBE_TIMEOUT = 2.0  # seconds a ping may take before Redis counts as away
 CANCEL_RETRY_INTERVAL = 0.1  # seconds between cancels of a read that goes on after one
+STUBBORN_READ_SECONDS = 10.0  # a read still going after this long, cancelled, is logged (then again)
 
 
 class ResilientRedisChannelLayer(RedisChannelLayer):
@@ -54,11 +56,16 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
         try:
             return await asyncio.shield(read)
         except asyncio.CancelledError:
+            started = time.monotonic()
             while not read.done():
                 read.cancel()
                 # Cancelled again while the read is being stopped: the raise below answers both.
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait({read}, timeout=CANCEL_RETRY_INTERVAL)
+                if not read.done() and time.monotonic() - started > STUBBORN_READ_SECONDS:
+                    logger.warning("a cancelled channel read on %s has not stopped after %.0f s; still cancelling it",
+                                   channel, STUBBORN_READ_SECONDS)
+                    started = time.monotonic()
             raise
 
     async def redis_answers(self) -> bool:

@@ -122,6 +122,8 @@ def test_the_command_refuses_to_fit_on_the_reporting_split(model_dir, tiny_npz):
         call_command("calibrate", "--model", str(model_dir), "--data", str(tiny_npz), "--split", "PrivateTest")
     with pytest.raises(ValueError, match="PrivateTest is for reporting only"):
         calibrate_model(model_dir, load_dataset(tiny_npz), "PrivateTest")
+    with pytest.raises(ValueError, match="trained on Training"):
+        calibrate_model(model_dir, load_dataset(tiny_npz), "Training")
     assert "calibration" not in json.loads((model_dir / "config.json").read_text())
 
 

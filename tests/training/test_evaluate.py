@@ -110,3 +110,11 @@ def test_history_curves_draw_markers_when_a_line_has_nothing_to_join(epochs):
         assert "validation 0.180" in texts and "training 1.500" in texts
     else:
         assert all(line.get_marker() in (None, "None", "") for line in lines) and texts == []
+
+
+def test_each_model_file_has_its_own_metrics_file():
+    from training.core.artifacts import metrics_file_for
+
+    assert metrics_file_for("model.tflite") == "metrics.json"
+    assert metrics_file_for("model_live.tflite") == "metrics_live.json"
+    assert metrics_file_for("model_fp16.tflite") == "metrics_model_fp16.json"  # never over another's

@@ -149,6 +149,17 @@ def test_a_model_whose_temperature_cannot_be_applied_is_neither_registered_nor_a
         registry.activate_model_version(version)
 
 
+def test_a_live_variant_whose_temperature_cannot_be_applied_is_refused(model_dir, empty_registry):
+    """Live sessions load the live variant: its temperature is checked as the main model's is."""
+    folder = model_dir("bad-live")
+    (folder / "model_live.tflite").write_bytes((folder / "model.tflite").read_bytes())
+    live = {"file": "model_live.tflite", "calibration": {"temperature": "x"}}
+    config = {"architecture": "tiny", "live_variant": live}
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValidationError, match=r"bad-live cannot be registered: .*model_live\.tflite"):
+        registry.register_model_version(name="bad-live", artifact_dir=folder)
+
+
 def test_a_new_process_starts_with_the_active_version(settings, model_dir, empty_registry, fresh_pipeline):
     settings.EMOTION_MODEL_DIR = model_dir("configured")
     active_model.reset_pipeline()

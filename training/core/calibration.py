@@ -12,6 +12,8 @@ temperature written in a model's `config.json` to every score it gives.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -143,7 +145,8 @@ def write_calibration(model_path: str | Path, calibration: dict) -> Path:
                          f"(neither {MODEL_FILE} nor its live variant)")
     entry["calibration"] = calibration
     # Written beside and renamed over: a server loading the model never reads half a file.
-    partial = config_path.with_name(config_path.name + ".partial")
-    partial.write_text(json.dumps(config, indent=2) + "\n")
-    partial.replace(config_path)
+    handle, partial = tempfile.mkstemp(dir=config_path.parent, prefix=".config-", suffix=".json")
+    with os.fdopen(handle, "w") as file:
+        file.write(json.dumps(config, indent=2) + "\n")
+    Path(partial).replace(config_path)
     return config_path

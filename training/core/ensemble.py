@@ -26,7 +26,7 @@ import numpy as np
 from keras import layers
 
 from training.core.architectures import INPUT_SHAPE
-from training.core.artifacts import MODEL_FILE
+from training.core.artifacts import CONFIG_FILE, METRICS_FILE, MODEL_FILE
 from training.core.labels import EMOTIONS, check_model_labels
 
 
@@ -87,11 +87,11 @@ def build_ensemble(
 
 
 def _read_config(model_dir: Path) -> dict:
-    path = model_dir / "config.json"
+    path = model_dir / CONFIG_FILE
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-MEMBER_RECORDS = ("config.json", "history.json", "metrics.json", "metrics_curves.png")
+MEMBER_RECORDS = (CONFIG_FILE, "history.json", METRICS_FILE, "metrics_curves.png")
 
 
 def _records_name(index: int, source: str) -> str:
@@ -234,7 +234,7 @@ def write_ensemble(
         "members": entries,
         "command": command,
     }
-    (out / "config.json").write_text(json.dumps(config, indent=2))
+    (out / CONFIG_FILE).write_text(json.dumps(config, indent=2))
     _copy_member_records(members, out / "members")
     lines = [f"# member {entry['dir']}\n" + "\n".join(entry["commands"]) for entry in entries]
     (out / "command.txt").write_text("\n".join([*lines, "# ensemble", command]) + "\n")

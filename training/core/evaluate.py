@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.core.artifacts import MODEL_FILE
+from training.core.artifacts import CONFIG_FILE, MODEL_FILE, metrics_file_for
 from training.core.calibration import (
     apply_temperature,
     calibration_report,
@@ -170,16 +170,17 @@ def plot_history(history: list[dict], path: Path) -> None:
 
 def write_evaluation(model_dir: str | Path, metrics: dict, *, json_path: str | Path | None = None,
                      history: list[dict] | None = None, command: str | None = None) -> Path:
-    """Write metrics JSON (default `<model_dir>/metrics.json`) and the PNG plots beside it.
+    """Write metrics JSON (default `<model_dir>/metrics.json`, or the evaluated file's own, e.g.
+    metrics_live.json) and the PNG plots beside it.
 
     The JSON also records the evaluation command and the training configuration (with its exact
     command and seed), so every number can be traced to what produced it.
     """
     model_dir = Path(model_dir)
     metrics = {**metrics, "command": command or shlex.join(sys.argv)}
-    if (model_dir / "config.json").is_file():
-        metrics["training"] = json.loads((model_dir / "config.json").read_text())
-    json_path = Path(json_path) if json_path else model_dir / "metrics.json"
+    if (model_dir / CONFIG_FILE).is_file():
+        metrics["training"] = json.loads((model_dir / CONFIG_FILE).read_text())
+    json_path = Path(json_path) if json_path else model_dir / metrics_file_for(metrics.get("model_file", MODEL_FILE))
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(metrics, indent=2) + "\n")
     plot_confusion_matrix(metrics, json_path.with_name(json_path.stem + "_confusion.png"))
@@ -198,10 +199,14 @@ def calibrate_model(model_dir: str | Path, dataset: FaceDataset, split: str, *, 
 
     if split == "PrivateTest":
         raise ValueError("PrivateTest is for reporting only: fit the temperature on PublicTest")
+    if split == "Training":
+        raise ValueError("the network was trained on Training: fit the temperature on held-out faces (PublicTest)")
     if dataset.usage is None:
         raise ValueError(f"{data_path or 'the data set'} has no splits: a temperature must be fitted on held-out "
                          "faces (a PublicTest split), never on faces the network was trained on")
     part = dataset.split(split)
+    if len(part.labels) == 0:
+        raise ValueError(f"{data_path or 'the data set'} has no {split} faces to fit a temperature on")
     raw = predict_probabilities(model_dir, part.pixels, model_file=model_file)
     fitted = calibration_report(raw, part.labels, fit_temperature(raw, part.labels))
     # The fit minimises the log loss; users read confidences, so the temperature is kept only if

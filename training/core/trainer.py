@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.core.artifacts import MODEL_FILE
+from training.core.artifacts import CONFIG_FILE, MODEL_FILE
 from training.core.data import (
     EMOTIONS,
     HOLDOUT_FRACTION,
@@ -163,7 +163,7 @@ def training_stream(data: FaceDataset, config: TrainConfig, *, first_epoch: int 
 def _save_config(out: Path, config: TrainConfig, *, resumed: bool, earlier_commands: list[str]) -> None:
     """Record the configuration; a resumed run keeps the commands of the runs before it, and a
     fine-tuned network the commands that trained the network it started from."""
-    path = out / "config.json"
+    path = out / CONFIG_FILE
     commands = [*earlier_commands, config.command]
     if resumed and path.is_file():
         previous = json.loads(path.read_text())
@@ -335,9 +335,13 @@ def _compiled_network(config: TrainConfig, source: InitialNetwork | None):
 
 
 def _check_resumed_precision(out: Path, config: TrainConfig) -> None:
-    """The checkpoint's layers compute in the precision the run started with; resuming it in another
-    one would silently mix the two, so it is refused."""
-    recorded = json.loads((out / "config.json").read_text()).get("precision", "float32")
+    """The checkpoint keeps computing in the precision the run started with (Keras saves each
+    layer's policy): a resume asking for another one would be recorded, and benchmarked, as what it
+    is not, so it is refused."""
+    try:
+        recorded = json.loads((out / CONFIG_FILE).read_text()).get("precision", "float32")
+    except (OSError, ValueError, AttributeError) as error:
+        raise ValueError(f"{out}: cannot resume without a readable {CONFIG_FILE} ({error})") from None
     if recorded != config.precision:
         raise ValueError(f"{out} was trained with --precision {recorded}; resume it with the same precision "
                          f"(asked: {config.precision})")
@@ -360,7 +364,8 @@ def build_or_resume(config: TrainConfig, *, resume: bool) -> TrainingRun:
     if resuming:
         _check_resumed_precision(out, config)
     state = _load_state(state_path) if resuming else TrainState(learning_rate=config.learning_rate)
-    # Only the network computes in the run's precision: the policy is set after the data streams.
+    # Only the network computes in the run's precision (the augmentation layers are float32
+    # whatever the policy, augment.py); the policy is set once the data streams are built.
     train_stream = training_stream(train_data, config, first_epoch=state.epoch)
     val_stream = _batched_dataset(val_data, 256, shuffle=False)
     keras.mixed_precision.set_global_policy(config.precision)
@@ -368,7 +373,7 @@ def build_or_resume(config: TrainConfig, *, resume: bool) -> TrainingRun:
     if source is not None:
         config = replace(config, architecture=source.architecture)
     elif config.init_from:  # resuming a fine-tuning run: the network is the one it started from
-        config = replace(config, architecture=json.loads((out / "config.json").read_text())["architecture"])
+        config = replace(config, architecture=json.loads((out / CONFIG_FILE).read_text())["architecture"])
     if resuming:
         model = keras.models.load_model(checkpoint, compile=True)
         # XLA is a way of running, not part of the network: a resumed run may switch it (--no-jit).

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 
+from training.core.artifacts import METRICS_FILE
 from training.models import TrainingJob
 from training.services.job_rows import AttemptSuperseded, finish_job, heartbeat_timeout, update_job, with_log_line
 from training.services.jobs import TRAIN_OPTIONS
@@ -199,7 +200,7 @@ def _run_evaluate(job: TrainingJob, *, attempt: int) -> TrainingJob:
                              tta=bool(parameters.get("tta")))
     out = Path(job.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    write_evaluation(version.artifact_dir, metrics, json_path=out / "metrics.json", command=f"training job {job.name}")
+    write_evaluation(version.artifact_dir, metrics, json_path=out / METRICS_FILE, command=f"training job {job.name}")
     if TrainingJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
         return finish_job(job.pk, TrainingJob.State.CANCELLED, line="cancelled (the evaluation had finished)",
                           attempt=attempt)

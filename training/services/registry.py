@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from training.core.artifacts import MODEL_FILE
+from training.core.artifacts import CONFIG_FILE, METRICS_FILE, MODEL_FILE, served_model_files
 from training.core.calibration import model_temperature
 from training.core.labels import LabelMismatchError, check_model_labels
 from training.models import SHIPPED_NAME, ModelVersion
@@ -35,8 +35,8 @@ def _read_json(path: Path) -> dict[str, Any]:
 def read_artifact_info(model_dir: str | Path) -> dict[str, Any]:
     """Architecture, data set, split, training config and metrics from an artifact directory's JSON files."""
     model_dir = Path(model_dir)
-    config = _read_json(model_dir / "config.json")
-    metrics = _read_json(model_dir / "metrics.json")
+    config = _read_json(model_dir / CONFIG_FILE)
+    metrics = _read_json(model_dir / METRICS_FILE)
     metrics.pop("training", None)  # a copy of config.json
     return {
         "architecture": str(config.get("architecture", "")),
@@ -54,11 +54,12 @@ def _check_servable(artifact_dir: Path, refused: str) -> None:
         raise ValidationError(f"{refused}: {artifact_dir} has no {MODEL_FILE}")
     try:
         check_model_labels(artifact_dir)
-        model_temperature(artifact_dir / MODEL_FILE)
+        for model_file in served_model_files(artifact_dir):
+            model_temperature(artifact_dir / model_file)
     except LabelMismatchError as error:
         raise ValidationError(f"{refused}: {error}") from None
     except (TypeError, ValueError) as error:
-        raise ValidationError(f"{refused}: {artifact_dir}/config.json: {error}") from None
+        raise ValidationError(f"{refused}: {error}") from None
 
 
 def register_model_version(*, name: str, artifact_dir: str | Path) -> ModelVersion:

@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--data", default=str(settings.FER2013_PATH))
-        parser.add_argument("--split", choices=[split for split in SPLITS if split != "PrivateTest"],
+        parser.add_argument("--split", choices=[split for split in SPLITS if split not in ("Training", "PrivateTest")],
                             default="PublicTest", help="the split the temperature is fitted on")
         parser.add_argument("--model", default=str(settings.EMOTION_MODEL_DIR), help="artifact directory")
         parser.add_argument("--file", dest="model_file", default=MODEL_FILE,

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from training.core.artifacts import MODEL_FILE, metrics_file_for
+from training.core.artifacts import MODEL_FILE
 from training.core.data import SPLITS, DataFormatError, load_dataset
 from training.core.evaluate import evaluate_split, write_evaluation
 
@@ -31,7 +31,7 @@ class Command(BaseCommand):
             metrics = evaluate_split(model, dataset, split, data_path=data, tta=tta, model_file=model_file)
         except (DataFormatError, FileNotFoundError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
-        path = write_evaluation(model, metrics, json_path=json_path or Path(model) / metrics_file_for(model_file))
+        path = write_evaluation(model, metrics, json_path=json_path)
         line = f"{metrics['split'] or 'all rows'}: accuracy {metrics['accuracy']:.4f} (n={metrics['n']})"
         if "without_train_overlap" in metrics:
             clean = metrics["without_train_overlap"]
