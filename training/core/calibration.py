@@ -123,7 +123,11 @@ def recorded_calibration(model_path: str | Path) -> dict:
 def model_temperature(model_path: str | Path) -> float:
     """The temperature written for this model file in its directory's `config.json`; 1 (scores as
     the network gives them) for a model never calibrated."""
-    calibration = recorded_calibration(model_path)
+    return checked_temperature(recorded_calibration(model_path), model_path)
+
+
+def checked_temperature(calibration: dict, model_path: str | Path) -> float:
+    """The temperature of a recorded calibration (1 if none), refused if it cannot be applied."""
     try:
         temperature = float(calibration.get("temperature", 1.0))
     except (TypeError, ValueError):

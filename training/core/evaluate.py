@@ -13,7 +13,7 @@ from training.core.artifacts import CONFIG_FILE, MODEL_FILE, metrics_file_for
 from training.core.calibration import (
     apply_temperature,
     calibration_report,
-    model_temperature,
+    checked_temperature,
     recorded_calibration,
 )
 from training.core.data import FaceDataset, train_overlap_mask
@@ -79,8 +79,9 @@ def evaluate_model(
     is reported too.
     """
     raw = predict_probabilities(model_dir, data.pixels, tta=tta, model_file=model_file)
-    temperature = model_temperature(Path(model_dir) / model_file)
-    fitted_split = recorded_calibration(Path(model_dir) / model_file).get("fitted_split")
+    recorded = recorded_calibration(Path(model_dir) / model_file)  # config.json read once
+    temperature = checked_temperature(recorded, Path(model_dir) / model_file)
+    fitted_split = recorded.get("fitted_split")
     probabilities = apply_temperature(raw, temperature)
     predictions = probabilities.argmax(axis=1)
     metrics = compute_metrics(data.labels, predictions)
