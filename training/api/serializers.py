@@ -15,7 +15,7 @@ from training.services.jobs import TRAIN_OPTIONS
 # config.json keys that are server paths or shell commands, not hyperparameters (at any depth:
 # an ensemble's config lists its members' own).
 PRIVATE_CONFIG_KEYS = {"data", "out", "dir", "command", "commands", "int8_calibration", "weights_chosen_on",
-                       "init_from", "soft_labels"}
+                       "init_from", "soft_labels", "teacher"}
 
 
 def public_config(value):

@@ -109,6 +109,13 @@ class TrainConfig:
     soft_label_weight: float = option(0.3, "the FER+ vote shares' part of each target (below 0.5 the label "
                                       "stays the most likely class; a job: 0 is off)",
                                       minimum=0.0, maximum=1.0, job=True)
+    # Distillation: each Training face's target mixed with a trained model's probabilities for it
+    # (see distill.py); server paths, so offered on the command line only.
+    teacher: str | None = option(None, "distil: train towards the targets mixed with this model's probabilities "
+                                 "(a model directory with a LiteRT export, e.g. models/shipped)",
+                                 metavar="MODEL_DIR", job=False)
+    teacher_weight: float = option(0.5, "the teacher's part of each target (with --teacher)", minimum=0.0,
+                                   maximum=1.0)
     command: str = field(default_factory=lambda: shlex.join(sys.argv))
 
 

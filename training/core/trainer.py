@@ -150,14 +150,28 @@ def training_stream(data: FaceDataset, config: TrainConfig, *, first_epoch: int 
     from the seed, so a resumed run seeds them with the epoch it starts at: with the run's own seed
     it would replay exactly the images, in the same order, that the run saw from its first epoch."""
     from training.core.augment import build_augmenter
-    from training.core.ferplus import load_votes, soft_targets
 
     seed = config.seed + 1000 * first_epoch
     augmenter = build_augmenter(seed) if config.augment else None
-    targets = None
+    return _batched_dataset(data, config.batch_size, shuffle=True, augmenter=augmenter, seed=seed,
+                            targets=training_targets(data, config))
+
+
+def training_targets(data: FaceDataset, config: TrainConfig) -> np.ndarray | None:
+    """What each training face is trained towards: its one-hot label (None), mixed with its FER+
+    vote shares (`soft_labels`) and then with a teacher's probabilities (`teacher`)."""
+    from training.core.distill import distilled_targets, teacher_probabilities
+    from training.core.ferplus import load_votes, soft_targets
+
+    if not config.soft_labels and not config.teacher:
+        return None
     if config.soft_labels:
         targets = soft_targets(data, load_votes(config.soft_labels), config.soft_label_weight)
-    return _batched_dataset(data, config.batch_size, shuffle=True, augmenter=augmenter, seed=seed, targets=targets)
+    else:
+        targets = np.eye(len(EMOTIONS), dtype=np.float32)[data.labels]
+    if config.teacher:
+        targets = distilled_targets(targets, teacher_probabilities(config.teacher, data), config.teacher_weight)
+    return targets
 
 
 def _save_config(out: Path, config: TrainConfig, *, resumed: bool, earlier_commands: list[str]) -> None:
