@@ -5,7 +5,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from training.core.evaluate import compute_metrics
+from training.core.data import load_npz
+from training.core.evaluate import compute_metrics, predict_probabilities, ten_crop_views
 from training.core.trainer import TrainConfig, train
 
 
@@ -118,3 +119,30 @@ def test_each_model_file_has_its_own_metrics_file():
     assert metrics_file_for("model.tflite") == "metrics.json"
     assert metrics_file_for("model_live.tflite") == "metrics_live.json"
     assert metrics_file_for("model_fp16.tflite") == "metrics_model_fp16.json"  # never over another's
+
+
+def test_ten_crop_views_are_the_corners_and_centre_resized_and_mirrored():
+    import cv2
+
+    faces = np.random.default_rng(2).integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    views = ten_crop_views(faces)
+    assert len(views) == 10 and all(view.shape == faces.shape for view in views)
+    for index, (top, left) in enumerate([(0, 0), (0, 4), (4, 0), (4, 4), (2, 2)]):
+        expected = cv2.resize(faces[1, top:top + 44, left:left + 44], (48, 48), interpolation=cv2.INTER_LINEAR)
+        np.testing.assert_array_equal(views[2 * index][1], expected)
+        np.testing.assert_array_equal(views[2 * index + 1][1], expected[:, ::-1])
+    with pytest.raises(ValueError, match="does not fit 48x48"):
+        ten_crop_views(faces, side=60)
+
+
+def test_evaluate_command_reports_ten_crop_apart_from_flip(trained_dir, tiny_npz, tmp_path):
+    out = tmp_path / "tencrop.json"
+    call_command("evaluate", "--data", str(tiny_npz), "--split", "PublicTest", "--model", str(trained_dir),
+                 "--ten-crop", "--json", str(out))
+    metrics = json.loads(out.read_text())
+    assert metrics["ten_crop"] is True and metrics["tta"] is False and metrics["n"] == 21
+    faces = load_npz(tiny_npz).split("PublicTest")
+    expected = np.mean([predict_probabilities(trained_dir, view) for view in ten_crop_views(faces.pixels)], axis=0)
+    assert metrics["accuracy"] == pytest.approx(float((expected.argmax(axis=1) == faces.labels).mean()))
+    with pytest.raises(CommandError, match="not allowed with argument"):
+        call_command("evaluate", "--data", str(tiny_npz), "--model", str(trained_dir), "--tta", "--ten-crop")

@@ -40,6 +40,23 @@ def test_train_export_load_predict_round_trip(tiny_npz, tmp_path):
     np.testing.assert_allclose(exported, original, atol=1e-4)
 
 
+def test_the_kept_network_is_saved_without_the_optimizer_state(tiny_npz, tmp_path):
+    """Only the checkpoint resumes training; model.keras is what ensembles and exports read."""
+    import zipfile
+
+    import keras
+
+    out = tmp_path / "run"
+    train(tiny_config(tiny_npz, out), verbose=0, evaluate_at_end=False)
+    kept, checkpoint = keras.models.load_model(out / "model.keras"), keras.models.load_model(
+        out / "checkpoint" / "last.keras")
+    assert not kept.compiled and checkpoint.compiled and checkpoint.optimizer.iterations.numpy() > 0
+    for model_file in (out / "model.keras", out / "checkpoint" / "last.keras"):
+        with zipfile.ZipFile(model_file) as archive:
+            assert ("optimizer" in archive.read("config.json").decode()) == (model_file.parent.name == "checkpoint")
+    np.testing.assert_allclose(kept.get_weights()[0], checkpoint.get_weights()[0])
+
+
 def test_a_set_without_splits_is_trained_and_reported_on_held_out_rows(tmp_path):
     """E.g. a flat <emotion>/ folder: the reported accuracy is on rows the network never saw."""
     from tests.training.conftest import make_faces

@@ -20,15 +20,41 @@ from training.core.data import FaceDataset, train_overlap_mask
 from training.core.export import predict_tflite
 from training.core.labels import EMOTIONS, check_model_labels
 
+# Ten-crop test-time augmentation, as the published FER-2013 recipes use it: the four corners and
+# the centre of each face, TEN_CROP_SIDE pixels square (scaled back to the network's input), and
+# their mirror images.
+TEN_CROP_SIDE = 44
 
-def predict_probabilities(model_dir: str | Path, pixels: np.ndarray, *, tta: bool = False,
+
+def ten_crop_views(pixels: np.ndarray, side: int = TEN_CROP_SIDE) -> list[np.ndarray]:
+    """The ten views of (N, H, W) faces: five crops of `side` pixels resized to (H, W), and mirrored."""
+    import cv2
+
+    height, width = pixels.shape[1:3]
+    if not 0 < side <= min(height, width):
+        raise ValueError(f"a crop of {side} pixels does not fit {width}x{height} faces")
+    last_row, last_column = height - side, width - side
+    corners = [(0, 0), (0, last_column), (last_row, 0), (last_row, last_column), (last_row // 2, last_column // 2)]
+    views = []
+    for top, left in corners:
+        crops = pixels[:, top:top + side, left:left + side]
+        resized = np.stack([cv2.resize(face, (width, height), interpolation=cv2.INTER_LINEAR) for face in crops]) \
+            if len(crops) else pixels[:0]
+        views.extend([resized, resized[:, :, ::-1]])
+    return views
+
+
+def predict_probabilities(model_dir: str | Path, pixels: np.ndarray, *, tta: bool = False, ten_crop: bool = False,
                           model_file: str = MODEL_FILE) -> np.ndarray:
     """Class probabilities from the model's LiteRT export, as the network gives them (before any
-    calibration); with `tta`, averaged with the mirror image."""
+    calibration); with `tta`, averaged with the mirror image; with `ten_crop`, over the ten views
+    of `ten_crop_views` instead."""
     tflite = Path(model_dir) / model_file
     if not tflite.is_file():
         raise FileNotFoundError(f"{tflite}: no exported model in this directory")
     check_model_labels(model_dir)
+    if ten_crop:
+        return np.mean([predict_tflite(tflite, view) for view in ten_crop_views(pixels)], axis=0)
     probabilities = predict_tflite(tflite, pixels)
     if tta:
         probabilities = (probabilities + predict_tflite(tflite, pixels[:, :, ::-1])) / 2
@@ -68,6 +94,7 @@ def evaluate_model(
     split: str | None,
     data_path: str = "",
     tta: bool = False,
+    ten_crop: bool = False,
     overlap: np.ndarray | None = None,
     model_file: str = MODEL_FILE,
 ) -> dict:
@@ -78,14 +105,14 @@ def evaluate_model(
     `overlap` marks rows whose image also occurs in Training; when given, accuracy without them
     is reported too.
     """
-    raw = predict_probabilities(model_dir, data.pixels, tta=tta, model_file=model_file)
+    raw = predict_probabilities(model_dir, data.pixels, tta=tta, ten_crop=ten_crop, model_file=model_file)
     recorded = recorded_calibration(Path(model_dir) / model_file)  # config.json read once
     temperature = checked_temperature(recorded, Path(model_dir) / model_file)
     fitted_split = recorded.get("fitted_split")
     probabilities = apply_temperature(raw, temperature)
     predictions = probabilities.argmax(axis=1)
     metrics = compute_metrics(data.labels, predictions)
-    metrics.update({"split": split, "data": data_path, "tta": tta, "model_file": model_file,
+    metrics.update({"split": split, "data": data_path, "tta": tta, "ten_crop": ten_crop, "model_file": model_file,
                     "calibration": {**calibration_report(raw, data.labels, temperature),
                                     "fitted_split": fitted_split}})
     if overlap is not None and overlap.any():
@@ -99,14 +126,16 @@ def evaluate_model(
 
 
 def evaluate_split(model_dir: str | Path, dataset: FaceDataset, split: str | None, *,
-                   data_path: str = "", tta: bool = False, model_file: str = MODEL_FILE) -> dict:
+                   data_path: str = "", tta: bool = False, ten_crop: bool = False,
+                   model_file: str = MODEL_FILE) -> dict:
     """Evaluate on one split of a full data set (all rows when it has no split column)."""
     if dataset.usage is None:
-        return evaluate_model(model_dir, dataset, split=None, data_path=data_path, tta=tta, model_file=model_file)
+        return evaluate_model(model_dir, dataset, split=None, data_path=data_path, tta=tta, ten_crop=ten_crop,
+                              model_file=model_file)
     part = dataset.split(split)
     overlap = train_overlap_mask(dataset, split) if split != "Training" else None
-    return evaluate_model(model_dir, part, split=split, data_path=data_path, tta=tta, overlap=overlap,
-                          model_file=model_file)
+    return evaluate_model(model_dir, part, split=split, data_path=data_path, tta=tta, ten_crop=ten_crop,
+                          overlap=overlap, model_file=model_file)
 
 
 def plot_confusion_matrix(metrics: dict, path: Path) -> None:

@@ -19,16 +19,20 @@ class Command(BaseCommand):
         parser.add_argument("--model", default=str(settings.EMOTION_MODEL_DIR), help="artifact directory")
         parser.add_argument("--file", dest="model_file", default=MODEL_FILE,
                             help="the model file in that directory (e.g. its live variant, model_live.tflite)")
-        parser.add_argument("--tta", action="store_true", help="average with the horizontally mirrored face")
+        mode = parser.add_mutually_exclusive_group()
+        mode.add_argument("--tta", action="store_true", help="average with the horizontally mirrored face")
+        mode.add_argument("--ten-crop", action="store_true",
+                          help="average over ten views: the corners and centre of each face, and their mirrors")
         parser.add_argument("--json", dest="json_path", default=None,
                             help="where to write the metrics (default: <model>/metrics.json, or metrics_live.json "
                                  "for the live variant)")
 
-    def handle(self, *args, data: str, split: str, model: str, model_file: str, tta: bool, json_path: str | None,
-               **options):
+    def handle(self, *args, data: str, split: str, model: str, model_file: str, tta: bool, ten_crop: bool,
+               json_path: str | None, **options):
         try:
             dataset = load_dataset(Path(data))
-            metrics = evaluate_split(model, dataset, split, data_path=data, tta=tta, model_file=model_file)
+            metrics = evaluate_split(model, dataset, split, data_path=data, tta=tta, ten_crop=ten_crop,
+                                     model_file=model_file)
         except (DataFormatError, FileNotFoundError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         path = write_evaluation(model, metrics, json_path=json_path)
