@@ -88,3 +88,66 @@ def test_a_teacher_without_an_export_is_a_clear_error(tmp_path):
     faces = FaceDataset(make_faces(2)[0], labels=np.array([0, 1]))
     with pytest.raises(FileNotFoundError, match="no exported model"):
         teacher_probabilities(tmp_path, faces)
+
+
+def test_a_run_keeps_its_teachers_probabilities_so_a_resume_trains_towards_the_same_targets(teacher_dir, tiny_npz,
+                                                                                            tmp_path):
+    out = tmp_path / "student"
+    config = tiny_config(tiny_npz, out, teacher=str(teacher_dir))
+    train(config, verbose=0, evaluate_at_end=False)
+    kept = np.load(out / "checkpoint" / "teacher.npy")
+    training_faces = load_npz(tiny_npz).split("Training")
+    np.testing.assert_allclose(kept, predict_probabilities(teacher_dir, training_faces.pixels), atol=1e-6)
+    # The teacher's directory changes (a new model is shipped): the resumed run still uses what it kept.
+    kept_copy = kept.copy()
+    (teacher_dir / "model.tflite").rename(teacher_dir / "moved.tflite")
+    try:
+        resumed = train(tiny_config(tiny_npz, out, epochs=2, teacher=str(teacher_dir)), resume=True, verbose=0,
+                        evaluate_at_end=False)
+    finally:
+        (teacher_dir / "moved.tflite").rename(teacher_dir / "model.tflite")
+    assert resumed.state.epoch == 2
+    np.testing.assert_array_equal(np.load(out / "checkpoint" / "teacher.npy"), kept_copy)
+
+
+def test_a_resume_without_the_runs_teacher_or_architecture_is_refused(teacher_dir, tiny_npz, tmp_path):
+    out = tmp_path / "student"
+    train(tiny_config(tiny_npz, out, teacher=str(teacher_dir)), verbose=0, evaluate_at_end=False)
+    with pytest.raises(ValueError, match=r"trained with --teacher .*; resume it with the same teacher "):
+        train(tiny_config(tiny_npz, out, epochs=2), resume=True, verbose=0)
+    with pytest.raises(ValueError, match=r"--teacher-weight 0\.5; resume it with the same teacher_weight"):
+        train(tiny_config(tiny_npz, out, epochs=2, teacher=str(teacher_dir), teacher_weight=0.7), resume=True,
+              verbose=0)
+    with pytest.raises(ValueError, match="trained with --architecture tiny; resume it with the same architecture"):
+        train(tiny_config(tiny_npz, out, epochs=2, teacher=str(teacher_dir), architecture="seed"), resume=True,
+              verbose=0)
+
+
+def test_a_teacher_with_other_labels_is_refused(teacher_dir, tmp_path):
+    import shutil
+
+    from training.core.labels import LabelMismatchError
+
+    other = tmp_path / "other"
+    shutil.copytree(teacher_dir, other)
+    config = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "labels": list(reversed(config["labels"]))}))
+    with pytest.raises(LabelMismatchError):
+        teacher_probabilities(other, FaceDataset(make_faces(2)[0], labels=np.array([0, 1])))
+
+
+def test_the_train_command_names_a_teacher_without_an_export(tiny_npz, tmp_path):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no exported model"):
+        call_command("train", "--data", str(tiny_npz), "--out", str(tmp_path / "student"), "--architecture", "tiny",
+                     "--epochs", "1", "--no-jit", "--teacher", str(tmp_path), "--verbosity", "0")
+
+
+def test_the_api_does_not_show_the_teachers_server_path():
+    from training.api.serializers import public_config
+
+    shown = public_config({"architecture": "fernet_deep", "teacher": "/srv/models/shipped", "teacher_weight": 0.5,
+                           "members": [{"teacher": "/srv/x", "seed": 9}]})
+    assert shown == {"architecture": "fernet_deep", "teacher_weight": 0.5, "members": [{"seed": 9}]}

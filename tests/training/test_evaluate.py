@@ -146,3 +146,8 @@ def test_evaluate_command_reports_ten_crop_apart_from_flip(trained_dir, tiny_npz
     assert metrics["accuracy"] == pytest.approx(float((expected.argmax(axis=1) == faces.labels).mean()))
     with pytest.raises(CommandError, match="not allowed with argument"):
         call_command("evaluate", "--data", str(tiny_npz), "--model", str(trained_dir), "--tta", "--ten-crop")
+
+
+def test_flip_and_ten_crop_together_are_refused(trained_dir):
+    with pytest.raises(ValueError, match="not both"):
+        predict_probabilities(trained_dir, np.zeros((1, 48, 48), np.uint8), tta=True, ten_crop=True)

@@ -5,7 +5,9 @@ faces; each face's target becomes `(1 - weight) * target + weight * teacher prob
 single student network learns which faces the ensemble finds ambiguous and between which
 emotions, not only the one label FER-2013 gives. The teacher's probabilities are taken before its
 calibration temperature (which sharpens the shipped model's scores): softer targets carry more of
-what the teacher knows.
+what the teacher knows. An int8 teacher (as shipped) rounds its probabilities to steps of about
+0.004, so the smallest shares of its tail come out as 0. Above a weight of 0.5 the teacher may
+outvote the label; at exactly 0.5 a teacher sure of another class ties with it.
 
 The student is still chosen on the validation split by its own accuracy; the teacher only shapes
 its targets.
@@ -25,19 +27,31 @@ from training.core.labels import EMOTIONS
 logger = logging.getLogger(__name__)
 
 
-def teacher_probabilities(teacher_dir: str | Path, data: FaceDataset) -> np.ndarray:
-    """The teacher's class probabilities (N, 7) for `data`'s faces, from its LiteRT export."""
+def teacher_probabilities(teacher_dir: str | Path, data: FaceDataset, *, cache: Path | None = None) -> np.ndarray:
+    """The teacher's class probabilities (N, 7) for `data`'s faces, from its LiteRT export; with
+    `cache`, read from that file if it holds probabilities for as many faces, else computed and kept
+    there."""
     from training.core.evaluate import predict_probabilities
 
+    expected = (len(data), len(EMOTIONS))
+    if cache is not None and cache.is_file():
+        kept = np.load(cache)
+        if kept.shape == expected:
+            logger.info("teacher probabilities of %d faces read from %s", len(data), cache)
+            return kept
     started = time.monotonic()
     probabilities = predict_probabilities(teacher_dir, data.pixels)
-    if probabilities.shape != (len(data), len(EMOTIONS)) or not np.isfinite(probabilities).all():
+    if probabilities.shape != expected or not np.isfinite(probabilities).all():
         raise ValueError(f"{teacher_dir}: the teacher gave unusable probabilities "
-                         f"(shape {probabilities.shape}, expected ({len(data)}, {len(EMOTIONS)}))")
+                         f"(shape {probabilities.shape}, expected {expected})")
     logger.info("teacher %s: probabilities for %d faces in %.0f s (agrees with the labels on %.1f %%)",
                 teacher_dir, len(data), time.monotonic() - started,
                 100 * float((probabilities.argmax(axis=1) == data.labels).mean()))
-    return probabilities.astype(np.float32)
+    probabilities = probabilities.astype(np.float32)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.save(cache, probabilities)
+    return probabilities
 
 
 def distilled_targets(targets: np.ndarray, teacher: np.ndarray, weight: float) -> np.ndarray:

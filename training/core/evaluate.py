@@ -53,6 +53,8 @@ def predict_probabilities(model_dir: str | Path, pixels: np.ndarray, *, tta: boo
     if not tflite.is_file():
         raise FileNotFoundError(f"{tflite}: no exported model in this directory")
     check_model_labels(model_dir)
+    if tta and ten_crop:
+        raise ValueError("choose flip (tta) or ten-crop test-time augmentation, not both")
     if ten_crop:
         return np.mean([predict_tflite(tflite, view) for view in ten_crop_views(pixels)], axis=0)
     probabilities = predict_tflite(tflite, pixels)

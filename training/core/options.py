@@ -113,9 +113,9 @@ class TrainConfig:
     # (see distill.py); server paths, so offered on the command line only.
     teacher: str | None = option(None, "distil: train towards the targets mixed with this model's probabilities "
                                  "(a model directory with a LiteRT export, e.g. models/shipped)",
-                                 metavar="MODEL_DIR", job=False)
-    teacher_weight: float = option(0.5, "the teacher's part of each target (with --teacher)", minimum=0.0,
-                                   maximum=1.0)
+                                 metavar="MODEL_DIR")
+    teacher_weight: float = option(0.5, "the teacher's part of each target (with --teacher; above 0.5 the "
+                                   "teacher may outvote the label)", minimum=0.0, maximum=1.0)
     command: str = field(default_factory=lambda: shlex.join(sys.argv))
 
 

@@ -170,8 +170,15 @@ def training_targets(data: FaceDataset, config: TrainConfig) -> np.ndarray | Non
     else:
         targets = np.eye(len(EMOTIONS), dtype=np.float32)[data.labels]
     if config.teacher:
-        targets = distilled_targets(targets, teacher_probabilities(config.teacher, data), config.teacher_weight)
+        teacher = teacher_probabilities(config.teacher, data, cache=_teacher_cache(config))
+        targets = distilled_targets(targets, teacher, config.teacher_weight)
     return targets
+
+
+def _teacher_cache(config: TrainConfig) -> Path | None:
+    """Where a run keeps its teacher's probabilities, so that a resumed run trains towards the same
+    targets even if the teacher's directory has changed since (e.g. a new model was shipped)."""
+    return Path(config.out) / "checkpoint" / "teacher.npy" if config.out else None
 
 
 def _save_config(out: Path, config: TrainConfig, *, resumed: bool, earlier_commands: list[str]) -> None:
@@ -346,17 +353,33 @@ def _compiled_network(config: TrainConfig, source: InitialNetwork | None):
     return model
 
 
-def _check_resumed_precision(out: Path, config: TrainConfig) -> None:
-    """The checkpoint keeps computing in the precision the run started with (Keras saves each
-    layer's policy): a resume asking for another one would be recorded, and benchmarked, as what it
-    is not, so it is refused."""
+# What a resumed run must ask for as its first part did: the checkpoint computes in the recorded
+# precision (Keras saves each layer's policy), its network is the recorded architecture (the kept
+# network is rebuilt by name), and its targets come from the recorded teacher. A resume asking for
+# something else would be recorded, and benchmarked, as what it is not.
+RESUME_MUST_MATCH: dict[str, object] = {"precision": "float32", "architecture": None, "teacher": None,
+                                        "teacher_weight": None}
+
+
+def _check_resumed_options(out: Path, config: TrainConfig) -> None:
+    """Refuse a resume whose options in `RESUME_MUST_MATCH` differ from the recorded run's (a missing
+    record counts as the default given there; None: not checked when missing)."""
     try:
-        recorded = json.loads((out / CONFIG_FILE).read_text()).get("precision", "float32")
-    except (OSError, ValueError, AttributeError) as error:
+        recorded = json.loads((out / CONFIG_FILE).read_text())
+    except (OSError, ValueError) as error:
         raise ValueError(f"{out}: cannot resume without a readable {CONFIG_FILE} ({error})") from None
-    if recorded != config.precision:
-        raise ValueError(f"{out} was trained with --precision {recorded}; resume it with the same precision "
-                         f"(asked: {config.precision})")
+    if not isinstance(recorded, dict):
+        raise ValueError(f"{out}: cannot resume without a readable {CONFIG_FILE} (not a JSON object)")
+    for name, default in RESUME_MUST_MATCH.items():
+        if name == "architecture" and config.init_from:
+            continue  # a fine-tuning run takes its architecture from its config.json (build_or_resume)
+        before = recorded.get(name, default)
+        if name not in recorded and default is None:
+            continue
+        if before != getattr(config, name):
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{out} was trained with {flag} {before}; resume it with the same {name} "
+                             f"(asked: {getattr(config, name)})")
 
 
 def build_or_resume(config: TrainConfig, *, resume: bool) -> TrainingRun:
@@ -374,7 +397,7 @@ def build_or_resume(config: TrainConfig, *, resume: bool) -> TrainingRun:
     checkpoint, state_path = out / "checkpoint" / "last.keras", out / "state.json"
     resuming = resume and checkpoint.exists() and state_path.exists()
     if resuming:
-        _check_resumed_precision(out, config)
+        _check_resumed_options(out, config)
     state = _load_state(state_path) if resuming else TrainState(learning_rate=config.learning_rate)
     # Only the network computes in the run's precision (the augmentation layers are float32
     # whatever the policy, augment.py); the policy is set once the data streams are built.

@@ -15,7 +15,7 @@ class Command(BaseCommand):
         try:
             result = train(config_from_arguments(options), resume=options["resume"],
                            verbose=1 if options["verbosity"] >= 1 else 0)
-        except (DataFormatError, ValueError) as exc:
+        except (DataFormatError, FileNotFoundError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         if result.metrics:
             self.stdout.write(self.style.SUCCESS(
