@@ -88,7 +88,7 @@ def test_footer_links_to_the_model_page(client):
 def test_shipped_model_figures_are_the_model_cards(settings):
     """The shipped directory's own files give the headline figures of models/README.md."""
     card = model_card(Path(settings.BASE_DIR) / "models" / "shipped")
-    assert (card.full.accuracy_percent, card.live.accuracy_percent) == (70.7, 70.4)
+    assert (card.full.accuracy_percent, card.live.accuracy_percent) == (70.3, 69.8)
     assert card.full.weak_classes == ["fear", "sad"]
 
 
