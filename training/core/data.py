@@ -70,6 +70,10 @@ class FaceDataset:
     def class_counts(self) -> list[int]:
         return np.bincount(self.labels, minlength=len(EMOTIONS)).astype(int).tolist()
 
+    def one_hot_labels(self) -> np.ndarray:
+        """The labels as (N, 7) float32 training targets: 1 for the face's class, 0 elsewhere."""
+        return np.eye(len(EMOTIONS), dtype=np.float32)[self.labels]
+
 
 def _check_shapes_and_labels(path: Path, pixels: np.ndarray, labels: np.ndarray) -> None:
     if pixels.ndim != 3 or pixels.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):

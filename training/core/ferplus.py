@@ -58,7 +58,7 @@ def soft_targets(data: FaceDataset, votes: np.ndarray, weight: float) -> np.ndar
     if data.source_rows is None:
         raise ValueError("these faces carry no row numbers of fer2013.csv, so FER+ votes cannot be joined "
                          "to them; use the shared .npz (fer2013_row) or Kaggle's full fer2013.csv")
-    targets = np.eye(len(EMOTIONS), dtype=np.float32)[data.labels]
+    targets = data.one_hot_labels()
     rows = data.source_rows
     if np.any(rows >= len(votes)):
         raise ValueError(f"row {int(rows.max())} of fer2013.csv has no FER+ votes ({len(votes)} rows)")

@@ -130,12 +130,11 @@ def _balanced_class_weights(labels: np.ndarray) -> dict[int, float]:
 
 def _batched_dataset(data: FaceDataset, batch_size: int, *, shuffle: bool, augmenter=None, seed: int = 0,
              targets: np.ndarray | None = None):
-    import keras
     import tensorflow as tf
 
     pixels = data.pixels.astype(np.float32)[..., None]
     if targets is None:
-        targets = keras.utils.to_categorical(data.labels, len(EMOTIONS)).astype(np.float32)
+        targets = data.one_hot_labels()
     ds = tf.data.Dataset.from_tensor_slices((pixels, targets))
     if shuffle:
         ds = ds.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
@@ -168,7 +167,7 @@ def training_targets(data: FaceDataset, config: TrainConfig) -> np.ndarray | Non
     if config.soft_labels:
         targets = soft_targets(data, load_votes(config.soft_labels), config.soft_label_weight)
     else:
-        targets = np.eye(len(EMOTIONS), dtype=np.float32)[data.labels]
+        targets = data.one_hot_labels()
     if config.teacher:
         teacher = teacher_probabilities(config.teacher, data, cache=_teacher_cache(config))
         targets = distilled_targets(targets, teacher, config.teacher_weight)
