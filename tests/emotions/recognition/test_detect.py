@@ -143,3 +143,23 @@ def test_haar_following_search_finds_no_face_where_there_is_none(haar):
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
         for side in (48, 80, 120):  # the sizes a tracker asks for, over the whole image
             assert haar.detect(gray, min_face=round(side * 0.85), max_face=round(side * 1.2)) == []
+
+
+def _frame_cut_from(photo, side, left, top):
+    """A 640x480 frame cut out of `photo` scaled to `side` (the photo overflows the frame), with
+    the astronaut's face centre in frame pixels."""
+    scaled = cv2.resize(photo, (side, side), interpolation=cv2.INTER_AREA)
+    frame = np.ascontiguousarray(scaled[top : top + 480, left : left + 640])
+    scale = side / 512
+    return frame, (ASTRONAUT_FACE_CENTRE[0] * scale - left, ASTRONAUT_FACE_CENTRE[1] * scale - top)
+
+
+@pytest.mark.parametrize(("side", "left", "top"), [(700, 0, 0), (900, 100, 0), (1100, 150, 20), (1300, 250, 40)])
+def test_haar_finds_large_faces_through_the_coarse_octaves(haar, astronaut, side, left, top):
+    # Faces of ~135 to ~255 px: windows of the coarse pass's second octave (a copy shrunk by 1.35^3).
+    frame, expected = _frame_cut_from(astronaut, side, left, top)
+    (box,) = haar.detect(frame)
+    found = centre(box)
+    assert abs(found[0] - expected[0]) < 0.15 * box[2] and abs(found[1] - expected[1]) < 0.15 * box[3]
+    assert box[2] > 0.8 * 100 * side / 512  # the face is ~100 px wide in the 512 px photo
+
