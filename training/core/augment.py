@@ -1,4 +1,4 @@
-"""Training-time augmentation, built from Keras preprocessing layers.
+"""Training-time augmentation: Keras preprocessing layers, and mixup.
 
 Applied in the input pipeline (not inside the model), so the exported model stays a plain
 classifier.
@@ -29,3 +29,21 @@ def build_augmenter(seed: int = 0) -> keras.Sequential:
         ],
         name="augment",
     )
+
+
+def mix_up(images, targets, *, alpha: float, seed):
+    """Mixup of one batch: each image and its target blended with the next ones in the batch (a
+    shuffled batch: a random partner) by a share drawn from Beta(alpha, alpha); each face keeps
+    the larger share, so it stays the main face of its blend. `seed`: a stateless seed (two
+    integers), so that a run draws the same shares again."""
+    import tensorflow as tf
+
+    count = tf.shape(images)[0]
+    draws = tf.random.stateless_gamma([2, count], seed=seed, alpha=alpha, dtype=tf.float32)
+    share = draws[0] / (draws[0] + draws[1])
+    share = tf.maximum(share, 1.0 - share)
+    partner_images, partner_targets = tf.roll(images, shift=1, axis=0), tf.roll(targets, shift=1, axis=0)
+    image_share = tf.reshape(share, [-1, 1, 1, 1])
+    target_share = tf.reshape(share, [-1, 1])
+    return (image_share * images + (1.0 - image_share) * partner_images,
+            target_share * targets + (1.0 - target_share) * partner_targets)

@@ -80,6 +80,11 @@ class TrainConfig:
                                           minimum=1, job=True)
     class_weights: bool = option(False, "weight classes inversely to their frequency", job=True)
     augment: bool = option(True, "random flips, shifts, rotations and zooms of the training faces", job=True)
+    # Mixup: each training face (and its target) is blended with another face of its batch, by a
+    # share drawn from Beta(alpha, alpha); the face keeps the larger share (see augment.py).
+    mixup_alpha: float = option(0.0, "mixup: blend each training face and its target with another face of its batch "
+                                "by a Beta(alpha, alpha) share, e.g. 0.2 (0 is off)", minimum=0.0, maximum=10.0,
+                                job=True)
     jit_compile: bool = option(True, "XLA compilation (--no-jit disables it)", flag="--no-jit", job=True)
     # Measured with `manage.py bench_training` (docs/benchmarks.md): on a CPU with AVX-512 BF16,
     # --no-jit with mixed_bfloat16 trains about twice as fast as the defaults.

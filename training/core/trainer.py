@@ -129,18 +129,26 @@ def _balanced_class_weights(labels: np.ndarray) -> dict[int, float]:
 
 
 def _batched_dataset(data: FaceDataset, batch_size: int, *, shuffle: bool, augmenter=None, seed: int = 0,
-             targets: np.ndarray | None = None):
+             targets: np.ndarray | None = None, mixup_alpha: float = 0.0):
     import tensorflow as tf
+
+    from training.core.augment import mix_up
 
     pixels = data.pixels.astype(np.float32)[..., None]
     if targets is None:
         targets = data.one_hot_labels()
-    ds = tf.data.Dataset.from_tensor_slices((pixels, targets))
+    ds = tf.data.Dataset.from_tensor_slices((pixels, targets.astype(np.float32)))
     if shuffle:
         ds = ds.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
     if augmenter is not None:
         ds = ds.map(lambda x, y: (augmenter(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if mixup_alpha > 0:
+        # The batch's number seeds its draw: the same run seed gives the same blends.
+        ds = ds.enumerate().map(
+            lambda index, batch: mix_up(*batch, alpha=mixup_alpha, seed=tf.stack([tf.constant(seed, tf.int64), index])),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -153,7 +161,7 @@ def training_stream(data: FaceDataset, config: TrainConfig, *, first_epoch: int 
     seed = config.seed + 1000 * first_epoch
     augmenter = build_augmenter(seed) if config.augment else None
     return _batched_dataset(data, config.batch_size, shuffle=True, augmenter=augmenter, seed=seed,
-                            targets=training_targets(data, config))
+                            targets=training_targets(data, config), mixup_alpha=config.mixup_alpha)
 
 
 def training_targets(data: FaceDataset, config: TrainConfig) -> np.ndarray | None:
