@@ -41,15 +41,15 @@ HAAR_MIN_NEIGHBORS = 5
 # coarse step of 1.4: 146 in 10.5 ms; 1.25: 145 in 14 ms); no face in scikit-image's photos
 # without people, in either.
 HAAR_COARSE_SCALE_FACTOR = 1.35
-# OpenCV's cascade moves its window by 2 px at scales up to 2 and by 1 px beyond, so a single
-# coarse call spends most of its time on big windows at a needlessly fine stride. The coarse pass
-# therefore runs in "octaves": each call covers the scales up to 2 (24, 32 and 44 px windows), and
-# the next call the same window sizes on a copy shrunk by 1.35^3, which are the same 1.35 steps
-# (59, 80, 108 px...) at the same stride relative to the window. Measured on 3 x 300 random
+# OpenCV's cascade moves its window by 2 px at scales below 2 and by 1 px from 2 up, so a single
+# coarse call searched its big windows (about 3/10 of its window positions) at a needlessly fine
+# stride. The coarse pass therefore runs in "octaves": each call covers the scales below 2 (24, 32
+# and 44 px windows), and the next call the same window sizes on a copy shrunk by 1.35^3, which
+# are the same 1.35 steps (59, 80, 108 px...) at the same stride relative to the window. Measured on 3 x 300 random
 # placements of the astronaut in 640x480 JPEGs (faces of 64-253 px, brightness 0.6-1.3x): 873
 # faces found against 872 by one call, no false face in either, the coarse pass ~3.0 ms against
 # ~3.7 ms (2 threads, idle machine).
-COARSE_OCTAVE_SCALES = math.floor(math.log(2) / math.log(HAAR_COARSE_SCALE_FACTOR)) + 1
+COARSE_OCTAVE_SCALES = math.ceil(math.log(2) / math.log(HAAR_COARSE_SCALE_FACTOR))  # the scales below 2
 COARSE_OCTAVE = HAAR_COARSE_SCALE_FACTOR**COARSE_OCTAVE_SCALES
 COARSE_OCTAVE_LARGEST_WINDOW = round(HAAR_WINDOW * HAAR_COARSE_SCALE_FACTOR ** (COARSE_OCTAVE_SCALES - 1))
 HAAR_CANDIDATE_MARGIN = 0.5  # the fine search extends a candidate by this fraction of its side
@@ -220,8 +220,9 @@ class HaarFaceDetector:
                 image, scaleFactor=HAAR_COARSE_SCALE_FACTOR, minNeighbors=0,
                 minSize=(HAAR_WINDOW, HAAR_WINDOW), maxSize=(COARSE_OCTAVE_LARGEST_WINDOW,) * 2,
             )
-            to_frame = gray.shape[1] / image.shape[1]
-            windows += [tuple(value * to_frame for value in row) for row in np.asarray(raw).reshape(-1, 4).tolist()]
+            to_frame_x, to_frame_y = gray.shape[1] / image.shape[1], gray.shape[0] / image.shape[0]
+            windows += [(x * to_frame_x, y * to_frame_y, w * to_frame_x, h * to_frame_y)
+                        for x, y, w, h in np.asarray(raw).reshape(-1, 4).tolist()]
             image = cv2.resize(image, (round(image.shape[1] / COARSE_OCTAVE), round(image.shape[0] / COARSE_OCTAVE)),
                                interpolation=cv2.INTER_AREA)
         groups: list[list[float]] = []

@@ -33,6 +33,32 @@ def test_the_same_seed_draws_the_same_blends_and_another_seed_others():
     assert not np.allclose(first.numpy(), other.numpy())
 
 
+def test_a_small_alpha_blends_little_and_a_large_one_about_evenly():
+    images = np.zeros((2000, 48, 48, 1), np.float32)
+    targets = np.eye(7, dtype=np.float32)[np.arange(2000) % 7]
+    _, small = mix_up(images, targets, alpha=0.01, seed=[3, 4])
+    _, large = mix_up(images, targets, alpha=50.0, seed=[3, 4])
+    own_small = small.numpy()[np.arange(2000), np.arange(2000) % 7]
+    own_large = large.numpy()[np.arange(2000), np.arange(2000) % 7]
+    assert np.median(own_small) > 0.99  # Beta(0.01, 0.01) lies almost all at 0 or 1
+    assert 0.5 <= np.median(own_large) < 0.6  # Beta(50, 50) lies close to one half
+
+
+def test_each_pass_over_the_data_draws_new_blends_and_a_rebuilt_stream_the_same_ones():
+    faces = FaceDataset(*make_faces(64))
+    config = TrainConfig(data="", out="", batch_size=64, augment=False, mixup_alpha=0.4, seed=2)
+
+    def two_passes(stream):
+        return [next(iter(stream))[1].numpy().max(axis=1) for _ in range(2)]
+
+    first, second = two_passes(training_stream(faces, config))
+    # The second epoch blends by other shares (drawing the same shares again would leave every
+    # position whose partner has another label with the same value).
+    assert np.isclose(first, second).mean() < 0.3
+    again, _ = two_passes(training_stream(faces, config))
+    np.testing.assert_array_equal(first, again)  # the run's seed fixes them
+
+
 def test_the_training_stream_blends_only_when_mixup_is_on():
     faces = FaceDataset(*make_faces(32))
     plain = TrainConfig(data="", out="", batch_size=32, augment=False)

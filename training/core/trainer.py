@@ -144,9 +144,11 @@ def _batched_dataset(data: FaceDataset, batch_size: int, *, shuffle: bool, augme
     if augmenter is not None:
         ds = ds.map(lambda x, y: (augmenter(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
     if mixup_alpha > 0:
-        # The batch's number seeds its draw: the same run seed gives the same blends.
-        ds = ds.enumerate().map(
-            lambda index, batch: mix_up(*batch, alpha=mixup_alpha, seed=tf.stack([tf.constant(seed, tf.int64), index])),
+        # Each batch's draw is seeded from a stream that the run's seed fixes and that gives new
+        # seeds on every pass over the data: the same run draws the same blends, each epoch others.
+        batch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip(ds, batch_seeds).map(
+            lambda batch, batch_seed: mix_up(*batch, alpha=mixup_alpha, seed=batch_seed),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
     return ds.prefetch(tf.data.AUTOTUNE)
@@ -362,10 +364,10 @@ def _compiled_network(config: TrainConfig, source: InitialNetwork | None):
 
 # What a resumed run must ask for as its first part did: the checkpoint computes in the recorded
 # precision (Keras saves each layer's policy), its network is the recorded architecture (the kept
-# network is rebuilt by name), and its targets come from the recorded teacher. A resume asking for
+# network is rebuilt by name), and its targets come from the recorded teacher and mixup. A resume asking for
 # something else would be recorded, and benchmarked, as what it is not.
 RESUME_MUST_MATCH: dict[str, object] = {"precision": "float32", "architecture": None, "teacher": None,
-                                        "teacher_weight": None}
+                                        "teacher_weight": None, "mixup_alpha": 0.0}
 
 
 def _check_resumed_options(out: Path, config: TrainConfig) -> None:
