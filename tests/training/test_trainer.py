@@ -1,6 +1,7 @@
 import itertools
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -214,3 +215,24 @@ def test_a_resumed_run_may_switch_xla_off(tiny_npz, tmp_path):
     train(tiny_config(tiny_npz, out, jit_compile=True), verbose=0, evaluate_at_end=False)
     resumed = build_or_resume(tiny_config(tiny_npz, out, epochs=2, jit_compile=False), resume=True)
     assert resumed.state.epoch == 1 and resumed.model.jit_compile is False
+
+
+def test_a_save_killed_midway_leaves_the_previous_checkpoint_whole(tmp_path):
+    import keras
+
+    from training.core import architectures
+    from training.core.trainer import save_keras_atomically
+
+    checkpoint = tmp_path / "last.keras"
+    save_keras_atomically(architectures.build("tiny"), checkpoint)
+    saved = checkpoint.read_bytes()
+
+    class KilledWhileSaving:
+        def save(self, path):
+            Path(path).write_bytes(saved[: len(saved) // 2])  # half a zip, then the worker dies
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        save_keras_atomically(KilledWhileSaving(), checkpoint)
+    assert checkpoint.read_bytes() == saved
+    assert keras.models.load_model(checkpoint).name == "tiny"

@@ -50,7 +50,9 @@ def teacher_probabilities(teacher_dir: str | Path, data: FaceDataset, *, cache: 
     probabilities = probabilities.astype(np.float32)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        np.save(cache, probabilities)
+        partial = cache.with_name(f"{cache.stem}.partial.npy")  # complete before it replaces the cache
+        np.save(partial, probabilities)
+        partial.replace(cache)
     return probabilities
 
 

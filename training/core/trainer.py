@@ -96,6 +96,14 @@ def _write_json(path: Path, payload) -> None:
     tmp.replace(path)
 
 
+def save_keras_atomically(model, path: Path) -> None:
+    """`model.save(path)` through a file beside it that replaces `path` only once complete: a
+    worker killed while saving leaves the previous file, from which the run resumes, intact."""
+    partial = path.with_name(f"{path.stem}.partial.keras")  # Keras wants the .keras suffix
+    model.save(partial)
+    partial.replace(path)
+
+
 def _make_optimizer(config: TrainConfig):
     import keras
 
@@ -263,7 +271,7 @@ def save_network(model, config: TrainConfig, path: Path) -> None:
     try:
         plain = architectures.build(config.architecture)
         plain.set_weights(model.get_weights())
-        plain.save(path)
+        save_keras_atomically(plain, path)
     finally:
         keras.mixed_precision.set_global_policy(policy)
 
@@ -505,7 +513,7 @@ def update_weight_average(run: TrainingRun) -> None:
 
 def save_checkpoint(run: TrainingRun) -> None:
     """checkpoint/last.keras, state.json and history.json: what `resume` starts from."""
-    run.model.save(run.checkpoint)
+    save_keras_atomically(run.model, run.checkpoint)
     _write_json(run.out / "state.json", asdict(run.state))
     _write_json(run.out / "history.json", run.state.history)
 
