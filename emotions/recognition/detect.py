@@ -11,7 +11,6 @@ detector keeps one underlying OpenCV object per thread (`threading.local`); load
 
 from __future__ import annotations
 
-import math
 import threading
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -41,17 +40,6 @@ HAAR_MIN_NEIGHBORS = 5
 # coarse step of 1.4: 146 in 10.5 ms; 1.25: 145 in 14 ms); no face in scikit-image's photos
 # without people, in either.
 HAAR_COARSE_SCALE_FACTOR = 1.35
-# OpenCV's cascade moves its window by 2 px at scales below 2 and by 1 px from 2 up, so a single
-# coarse call searched its big windows (about 3/10 of its window positions) at a needlessly fine
-# stride. The coarse pass therefore runs in "octaves": each call covers the scales below 2 (24, 32
-# and 44 px windows), and the next call the same window sizes on a copy shrunk by 1.35^3, which
-# are the same 1.35 steps (59, 80, 108 px...) at the same stride relative to the window. Measured on 3 x 300 random
-# placements of the astronaut in 640x480 JPEGs (faces of 64-253 px, brightness 0.6-1.3x): 873
-# faces found against 872 by one call, no false face in either, the coarse pass ~3.0 ms against
-# ~3.7 ms (2 threads, idle machine).
-COARSE_OCTAVE_SCALES = math.ceil(math.log(2) / math.log(HAAR_COARSE_SCALE_FACTOR))  # the scales below 2
-COARSE_OCTAVE = HAAR_COARSE_SCALE_FACTOR**COARSE_OCTAVE_SCALES
-COARSE_OCTAVE_LARGEST_WINDOW = round(HAAR_WINDOW * HAAR_COARSE_SCALE_FACTOR ** (COARSE_OCTAVE_SCALES - 1))
 HAAR_CANDIDATE_MARGIN = 0.5  # the fine search extends a candidate by this fraction of its side
 HAAR_CANDIDATE_SIZES = (0.8, 1.3)  # ... and looks for faces between these multiples of its side
 SAME_FACE_IOU = 0.3  # boxes overlapping more than this are one face
@@ -213,20 +201,15 @@ class HaarFaceDetector:
         """Where the coarse pass saw something face-like, in frame pixels: for each group of
         overlapping raw windows, the rectangle covering them (left, top, right, bottom) and the
         sides of the smallest and largest window."""
-        image = _shrink(gray, min(1.0, self.detection_side / max(gray.shape[:2])))
-        windows: list[tuple[float, float, float, float]] = []
-        while min(image.shape[:2]) >= HAAR_WINDOW:
-            raw = self._cascade().detectMultiScale(
-                image, scaleFactor=HAAR_COARSE_SCALE_FACTOR, minNeighbors=0,
-                minSize=(HAAR_WINDOW, HAAR_WINDOW), maxSize=(COARSE_OCTAVE_LARGEST_WINDOW,) * 2,
-            )
-            to_frame_x, to_frame_y = gray.shape[1] / image.shape[1], gray.shape[0] / image.shape[0]
-            windows += [(x * to_frame_x, y * to_frame_y, w * to_frame_x, h * to_frame_y)
-                        for x, y, w, h in np.asarray(raw).reshape(-1, 4).tolist()]
-            image = cv2.resize(image, (round(image.shape[1] / COARSE_OCTAVE), round(image.shape[0] / COARSE_OCTAVE)),
-                               interpolation=cv2.INTER_AREA)
-        groups: list[list[float]] = []
-        for x, y, w, h in windows:
+        small = _shrink(gray, min(1.0, self.detection_side / max(gray.shape[:2])))
+        if min(small.shape[:2]) < HAAR_WINDOW:
+            return []
+        scale = small.shape[1] / gray.shape[1]
+        raw = self._cascade().detectMultiScale(
+            small, scaleFactor=HAAR_COARSE_SCALE_FACTOR, minNeighbors=0, minSize=(HAAR_WINDOW, HAAR_WINDOW)
+        )
+        groups: list[list[int]] = []
+        for x, y, w, h in np.asarray(raw).reshape(-1, 4).tolist():
             for group in groups:
                 if x < group[2] and group[0] < x + w and y < group[3] and group[1] < y + h:
                     group[:] = [
@@ -236,7 +219,7 @@ class HaarFaceDetector:
                     break
             else:
                 groups.append([x, y, x + w, y + h, w, w])
-        return [tuple(round(value) for value in group) for group in groups]
+        return [tuple(round(value / scale) for value in group) for group in groups]
 
     def _search(
         self, gray: np.ndarray, *, min_face: int | None = None, max_face: int | None = None,
