@@ -35,6 +35,7 @@ def test_a_real_face_is_found_in_its_frame_and_compared_on_the_same_faces(tiny_m
     labels = np.array([HAPPY] * 3)
     result = run_framing(build_pipeline(tiny_model_dir), pixels, labels)
     assert (result.faces, result.found, result.extra_detections) == (3, 3, 0)
+    assert result.found_by_whole_frame_search == 3  # Haar's fine search without the coarse pass agrees
     figures = result.as_dict()
     assert figures["found_rate"] == 1.0
     assert figures["accuracy_of_found"] == figures["accuracy_in_frames"]
@@ -45,6 +46,7 @@ def test_noise_is_not_found_and_counts_as_wrong(tiny_model_dir):
     pixels = np.random.default_rng(0).integers(0, 256, (2, 48, 48), dtype=np.uint8)
     result = run_framing(build_pipeline(tiny_model_dir), pixels, np.array([0, 1]))
     assert (result.found, result.correct_in_frames, result.extra_detections) == (0, 0, 0)
+    assert result.found_by_whole_frame_search == 0
     assert result.as_dict()["accuracy_in_frames"] == 0
 
 
