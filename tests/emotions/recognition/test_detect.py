@@ -156,9 +156,9 @@ def _frame_cut_from(photo, side, left, top):
 
 @pytest.mark.parametrize(("side", "left", "top"),
                          [(700, 0, 0), (900, 100, 0), (1100, 150, 20), (1300, 250, 40), (1800, 480, 140)])
-def test_haar_finds_large_faces_through_the_coarse_octaves(haar, astronaut, side, left, top):
-    # Faces of ~135 to ~255 px: windows of the coarse pass's second octave (a copy shrunk by
-    # 1.35^3); ~350 px: its third.
+def test_haar_finds_large_faces_close_to_the_camera(haar, astronaut, side, left, top):
+    # Faces of ~135 to ~350 px in a 640x480 frame: the coarse pass's largest windows, where the
+    # cascade's window moves by a single pixel of the scaled image.
     frame, expected = _frame_cut_from(astronaut, side, left, top)
     (box,) = haar.detect(frame)
     found = centre(box)
