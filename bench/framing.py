@@ -73,10 +73,10 @@ def run_framing(pipeline: RecognitionPipeline, pixels: np.ndarray, labels: np.nd
     found_by_whole_frame_search = 0
     for index, (face, label) in enumerate(zip(pixels, labels, strict=True)):
         frame, truth = face_in_frame(face, side=side)
-        jpeg = encode_jpeg(frame, quality=90)
-        results = pipeline.process(jpeg)
+        image = pipeline.decode(encode_jpeg(frame, quality=90))  # as `process` decodes it, once for both searches
+        results = pipeline.process_frame(image)
         if whole_frame_search is not None:
-            boxes = whole_frame_search(pipeline.decode(jpeg))
+            boxes = whole_frame_search(image)
             found_by_whole_frame_search += any(overlap(box, truth) >= MATCHING_IOU for box in boxes)
         matching = [result for result in results if overlap(result.box, truth) >= MATCHING_IOU]
         extra += len(results) - len(matching)

@@ -221,10 +221,10 @@ def test_a_save_killed_midway_leaves_the_previous_checkpoint_whole(tmp_path):
     import keras
 
     from training.core import architectures
-    from training.core.trainer import save_keras_atomically
+    from training.core.artifacts import write_whole
 
     checkpoint = tmp_path / "last.keras"
-    save_keras_atomically(architectures.build("tiny"), checkpoint)
+    write_whole(checkpoint, architectures.build("tiny").save)
     saved = checkpoint.read_bytes()
 
     class KilledWhileSaving:
@@ -233,6 +233,6 @@ def test_a_save_killed_midway_leaves_the_previous_checkpoint_whole(tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        save_keras_atomically(KilledWhileSaving(), checkpoint)
+        write_whole(checkpoint, KilledWhileSaving().save)
     assert checkpoint.read_bytes() == saved
     assert keras.models.load_model(checkpoint).name == "tiny"

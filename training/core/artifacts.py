@@ -5,6 +5,7 @@ page read. Their names are defined here once."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 MODEL_FILE = "model.tflite"  # the directory's main model
@@ -40,3 +41,12 @@ def has_live_variant(model_dir: str | Path) -> bool:
 def served_model_files(model_dir: str | Path) -> list[str]:
     """The model files a server loads from the directory: the main model, and its live variant if named."""
     return [MODEL_FILE, *([LIVE_MODEL_FILE] if has_live_variant(model_dir) else [])]
+
+
+def write_whole(path: Path, write: Callable[[Path], object]) -> None:
+    """`write` a file beside `path` that then replaces it: a process killed midway (a worker taken
+    down while it saves a checkpoint) leaves the previous file whole. The file beside keeps
+    `path`'s suffix, which Keras and NumPy insist on."""
+    partial = path.with_name(f"{path.stem}.partial{path.suffix}")
+    write(partial)
+    partial.replace(path)

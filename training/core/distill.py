@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from training.core.artifacts import write_whole
 from training.core.data import FaceDataset
 from training.core.labels import EMOTIONS
 
@@ -50,9 +51,7 @@ def teacher_probabilities(teacher_dir: str | Path, data: FaceDataset, *, cache: 
     probabilities = probabilities.astype(np.float32)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_name(f"{cache.stem}.partial.npy")  # complete before it replaces the cache
-        np.save(partial, probabilities)
-        partial.replace(cache)
+        write_whole(cache, lambda partial: np.save(partial, probabilities))
     return probabilities
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.core.artifacts import CONFIG_FILE, MODEL_FILE
+from training.core.artifacts import CONFIG_FILE, MODEL_FILE, write_whole
 from training.core.data import (
     EMOTIONS,
     HOLDOUT_FRACTION,
@@ -91,17 +91,7 @@ def _load_state(path: Path) -> TrainState:
 
 
 def _write_json(path: Path, payload) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    tmp.replace(path)
-
-
-def save_keras_atomically(model, path: Path) -> None:
-    """`model.save(path)` through a file beside it that replaces `path` only once complete: a
-    worker killed while saving leaves the previous file, from which the run resumes, intact."""
-    partial = path.with_name(f"{path.stem}.partial.keras")  # Keras wants the .keras suffix
-    model.save(partial)
-    partial.replace(path)
+    write_whole(path, lambda partial: partial.write_text(json.dumps(payload, indent=2)))
 
 
 def _make_optimizer(config: TrainConfig):
@@ -271,7 +261,7 @@ def save_network(model, config: TrainConfig, path: Path) -> None:
     try:
         plain = architectures.build(config.architecture)
         plain.set_weights(model.get_weights())
-        save_keras_atomically(plain, path)
+        write_whole(path, plain.save)
     finally:
         keras.mixed_precision.set_global_policy(policy)
 
@@ -288,9 +278,8 @@ def _load_average(out: Path, state: TrainState) -> list[np.ndarray] | None:
 
 
 def _save_average(out: Path, average: list[np.ndarray]) -> None:
-    tmp = _swa_path(out).with_name("swa.tmp.npz")
-    np.savez(tmp, **{f"w{index}": weights for index, weights in enumerate(average)})
-    tmp.replace(_swa_path(out))
+    write_whole(_swa_path(out), lambda partial: np.savez(partial, **{f"w{index}": weights
+                                                                for index, weights in enumerate(average)}))
 
 
 def _keep_average_if_better(model, average: list[np.ndarray], train_data: FaceDataset, val_ds, state: TrainState,
@@ -513,7 +502,7 @@ def update_weight_average(run: TrainingRun) -> None:
 
 def save_checkpoint(run: TrainingRun) -> None:
     """checkpoint/last.keras, state.json and history.json: what `resume` starts from."""
-    save_keras_atomically(run.model, run.checkpoint)
+    write_whole(run.checkpoint, run.model.save)
     _write_json(run.out / "state.json", asdict(run.state))
     _write_json(run.out / "history.json", run.state.history)
 
